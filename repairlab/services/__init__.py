@@ -1,0 +1,1 @@
+"""Use cases the UI calls: catalog, practice, history (and, later, accounts)."""
