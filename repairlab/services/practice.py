@@ -117,6 +117,11 @@ class PracticeService:
             user = session.scalar(select(User).where(User.public_id == public_id))
             return _user_ref(user) if user else None
 
+    def user_by_id(self, user_id: int) -> UserRef | None:
+        with self.store.read() as session:
+            user = session.get(User, user_id)
+            return _user_ref(user) if user else None
+
     # -- attempts -------------------------------------------------------------
 
     def start(self, user_id: int, scenario_id: str, mode: str) -> AttemptState:

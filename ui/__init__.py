@@ -1,0 +1,1 @@
+"""Streamlit views: thin pages that call `repairlab.services` and draw results."""

@@ -1,0 +1,25 @@
+"""The app's pages, registered once by the router, and moving between them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from .context import identity_params
+
+PAGES: dict[str, st.Page] = {}
+
+
+def page(name: str, render: Callable[[], None], title: str, icon: str, default: bool = False) -> st.Page:
+    registered = st.Page(render, title=title, icon=icon, url_path=name, default=default)
+    PAGES[name] = registered
+    return registered
+
+
+def go(name: str, **params: str) -> None:
+    st.switch_page(PAGES[name], query_params={**identity_params(), **params})
+
+
+def link(name: str, label: str, **params: str) -> None:
+    st.page_link(PAGES[name], label=label, query_params={**identity_params(), **params})
