@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from ui import authors_view, history_view, library_view, play_view
 from ui.context import current_user
 from ui.navigation import page
 
@@ -11,12 +10,12 @@ st.set_page_config(page_title="Repair Lab", page_icon=":material/handshake:", la
 navigation = st.navigation(
     {
         "Practise": [
-            page("library", library_view.render, "Scenario library", ":material/library_books:", default=True),
-            page("play", play_view.render, "Play", ":material/play_arrow:"),
-            page("history", history_view.render, "My history", ":material/history:"),
+            page("library", "Scenario library", ":material/library_books:", default=True),
+            page("play", "Play", ":material/play_arrow:"),
+            page("history", "My history", ":material/history:"),
         ],
         "Authoring": [
-            page("authors", authors_view.render, "Authors", ":material/edit_note:"),
+            page("authors", "Authors", ":material/edit_note:"),
         ],
     }
 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import streamlit as st
 
 from .context import identity_params
@@ -11,8 +9,9 @@ from .context import identity_params
 PAGES: dict[str, st.Page] = {}
 
 
-def page(name: str, render: Callable[[], None], title: str, icon: str, default: bool = False) -> st.Page:
-    registered = st.Page(render, title=title, icon=icon, url_path=name, default=default)
+def page(name: str, title: str, icon: str, default: bool = False) -> st.Page:
+    """Register `ui/pages/<name>.py` under the URL path `<name>`."""
+    registered = st.Page(f"ui/pages/{name}.py", title=title, icon=icon, url_path=name, default=default)
     PAGES[name] = registered
     return registered
 

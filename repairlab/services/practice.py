@@ -205,11 +205,11 @@ class PracticeService:
                     .order_by(AttemptStep.step_no)
                 )
             )
-            if step_no < len(actions):
+            if 0 <= step_no < len(actions):
                 if actions[step_no] == action:
                     return self._state(attempt, actions)  # already recorded: idempotent
                 raise Conflict("This step was already answered (perhaps in another tab); showing where you are now.")
-            if step_no > len(actions):
+            if step_no < 0 or step_no > len(actions):
                 raise Conflict("This page was out of date; showing where you are now.")
             state = self._state(attempt, actions)
             play = state.play
