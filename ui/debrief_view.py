@@ -46,6 +46,18 @@ def render_debrief(state: AttemptState) -> None:
     best = debrief.best.report()
     columns[2].metric("Best path score", "n/a" if best.score is None else f"{best.score:.0f} / 100")
 
+    if report.choices:
+        left, right = st.columns([3, 2])
+        with left:
+            st.subheader("Where your choices fall")
+            show_chart(
+                balance_chart(rubric, debrief.outcomes, report.means, comparison=best.choices),
+                key="balance",
+            )
+        with right:
+            st.subheader("Each dimension against the ideal")
+            show_chart(dimension_bars(rubric, report.means), key="dimensions")
+
     st.subheader("Decision by decision")
     for row in debrief.rows:
         with st.container(border=True):
@@ -56,10 +68,12 @@ def render_debrief(state: AttemptState) -> None:
                 st.markdown(f"> {row.chosen_text}")
                 st.markdown(row.chosen_feedback)
             with right:
-                same = row.chosen_text == row.best_text
-                st.markdown(f"**Best response on offer** ({row.best_score:.0f})" + (": your choice" if same else ""))
-                st.markdown(f"> {row.best_text}")
-                st.markdown(row.best_feedback)
+                if row.chosen_text == row.best_text:
+                    st.markdown(f"**Best response on offer** ({row.best_score:.0f}): this was your choice.")
+                else:
+                    st.markdown(f"**Best response on offer** ({row.best_score:.0f})")
+                    st.markdown(f"> {row.best_text}")
+                    st.markdown(row.best_feedback)
     table = pd.DataFrame(
         [
             {"Decision": r.step, "Your response": r.chosen_text, "Score": round(r.score), "Zone": r.zone,
@@ -70,14 +84,6 @@ def render_debrief(state: AttemptState) -> None:
     with st.expander("All decisions as a table"):
         st.dataframe(table, hide_index=True)
 
-    if report.choices:
-        st.subheader("Where your choices fall")
-        show_chart(
-            balance_chart(rubric, debrief.outcomes, report.means, comparison=debrief.best.report().choices),
-            key="balance",
-        )
-        st.subheader("Each dimension against the ideal")
-        show_chart(dimension_bars(rubric, report.means), key="dimensions")
     st.subheader("Repair strategies you used")
     if debrief.strategies:
         st.dataframe(pd.DataFrame(debrief.strategies, columns=["Strategy", "Times used"]), hide_index=True)
