@@ -24,8 +24,11 @@ ENDING_TITLES = {
 
 
 def show_chart(chart: Chart, key: str) -> None:
-    st.plotly_chart(chart.figure, key=key, alt=chart.alt, config={"displaylogo": False})
-    st.caption(chart.alt)
+    st.plotly_chart(
+        chart.figure, theme=None, width="stretch", key=key, alt=chart.alt,
+        config={"displayModeBar": False, "displaylogo": False, "scrollZoom": False},
+    )
+    st.text(chart.alt)
     with st.expander("Show this chart as a table"):
         st.dataframe(chart.table, hide_index=True)
 

@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq would compare DataFrames, which is ambiguous
 class Chart:
     """A figure with its text description and its table alternative."""
 

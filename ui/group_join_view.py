@@ -1,0 +1,329 @@
+"""Joining a group session and taking part: the code, the private answer, the results.
+
+Everything the page shows is read from the database on each run, so a
+refresh, a lost connection or another device (the same account, or the guest
+link `?u=...&group=...`) lands exactly where the group is, answers intact.
+
+Live updates come from a small fragment that re-runs every 1.5 s and only
+*compares* the session's status, position and reveal flag with what the page
+was drawn for; when the group has moved on it reruns the whole page. The
+answer form is outside that fragment, so a half-made choice is never
+disturbed while the group stands still.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from repairlab.charts.balance import balance_chart
+from repairlab.charts.group import distribution_chart, group_balance_chart
+from repairlab.services.access import Viewer
+from repairlab.services.errors import Conflict, UserFacingError
+from repairlab.services.groups import GroupService, LiveToken, SessionInfo
+from repairlab.services.guests import guest_practice_allowed
+from repairlab.services.practice import UserRef
+from repairlab.services.progress import progress
+
+from .context import current_user, get_services, set_current_user
+from .debrief_view import ENDING_TITLES, render_debrief, show_chart
+
+REFRESH = "1.5s"
+TOKEN_KEY = "group_live_token"
+GROUP_PARAM = "group"
+CODE_PARAM = "code"
+
+
+# -- shared with the host's page ---------------------------------------------------------
+
+
+def guests_allowed() -> bool:
+    settings = get_services().settings
+    try:
+        address = st.get_option("server.address")
+    except Exception:  # noqa: BLE001 - an unknown option means the default (all interfaces)
+        address = None
+    return guest_practice_allowed(settings.guest_practice, address)
+
+
+def group_service() -> GroupService:
+    """The group service of this deployment (stateless: cheap to build on each run)."""
+    services = get_services()
+    return GroupService(services.store, services.catalog, services.practice, guests_allowed())
+
+
+def viewer_of(user: UserRef) -> Viewer:
+    return Viewer(user.id, user.role)
+
+
+def zone_labels(session_rubric) -> list[str]:  # type: ignore[no-untyped-def]
+    return [zone.label for zone in session_rubric.zones.values()]
+
+
+def big_text(text: str) -> None:
+    """Node text in large type (readable on a projector), escaped as ordinary markdown."""
+    for paragraph in [p.strip() for p in text.split("\n\n") if p.strip()]:
+        st.markdown("### " + " ".join(paragraph.split()))
+
+
+def render_choice_results(results, my_answer: str | None = None, key: str = "results") -> None:  # type: ignore[no-untyped-def]
+    """Each response with its letter, count, score, zone and feedback (anonymous)."""
+    for row in results.choices:
+        with st.container(border=True):
+            mine = " · **your answer**" if row.choice_id == my_answer else ""
+            best = " · best on offer" if row.is_best else ""
+            st.markdown(
+                f"**{row.letter}.** {row.count} of {results.answered} · score {row.score:.0f} · {row.zone}{best}{mine}"
+            )
+            st.markdown(f"> {row.text}")
+            st.markdown(row.feedback)
+            if row.strategies:
+                st.caption("Strategies: " + ", ".join(row.strategies))
+
+
+def render_group_debrief(data, key: str) -> None:  # type: ignore[no-untyped-def]
+    """The group debrief: the distribution at every decision, the group's balance, strategies."""
+    rubric = data.rubric
+    st.subheader("The group's debrief")
+    columns = st.columns(3)
+    columns[0].metric("Participants", data.participants)
+    columns[1].metric("Answers given", data.answers)
+    columns[2].metric(
+        "Mean answer score", "n/a" if data.mean_score is None else f"{data.mean_score:.0f} / 100"
+    )
+    if data.points:
+        show_chart(group_balance_chart(rubric, data.points), key=f"{key}-balance")
+    labels = zone_labels(rubric)
+    for decision in data.decisions:
+        with st.expander(f"Decision {decision.number}: how the group answered", expanded=False):
+            st.markdown(decision.situation)
+            show_chart(
+                distribution_chart(decision.tally, labels, title=f"Decision {decision.number}"),
+                key=f"{key}-d{decision.number}",
+            )
+            followed = decision.tally.by_id(decision.branch) if decision.branch else None
+            if followed is not None:
+                st.markdown(f"The group followed **{followed.letter}**: {followed.text}")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Answers by zone**")
+        st.dataframe(pd.DataFrame(data.zones, columns=["Zone", "Answers"]), hide_index=True)
+    with right:
+        st.markdown("**Repair strategies in the group's answers**")
+        if data.strategies:
+            st.dataframe(pd.DataFrame(data.strategies, columns=["Strategy", "Answers"]), hide_index=True)
+        else:
+            st.markdown("No answer used a named repair strategy.")
+
+
+# -- the live watcher --------------------------------------------------------------------
+
+
+@st.fragment(run_every=REFRESH)
+def _watch(session_id: str) -> None:
+    """Rerun the whole page when the group moves on; otherwise show the live counts only."""
+    groups = group_service()
+    token = groups.live_token(session_id)
+    if token is not None and token != st.session_state.get(TOKEN_KEY):
+        st.rerun(scope="app")
+    counts = groups.counts(session_id)
+    st.caption(f"{counts.answered} of {counts.joined} have answered · updates on its own")
+
+
+# -- the page ----------------------------------------------------------------------------
+
+
+def render() -> None:
+    groups = group_service()
+    user = current_user()
+    session_id = st.query_params.get(GROUP_PARAM)
+    if session_id and user is not None and groups.membership(session_id, user.id) is not None:
+        render_member(groups, session_id, user)
+        return
+    render_join_form(groups, user)
+
+
+def render_join_form(groups: GroupService, user: UserRef | None) -> None:
+    st.title("Join a group session")
+    st.caption("Your supervisor shows a join code (and a QR code) on the projector.")
+    allowed = groups.guests_allowed
+    if user is None and not allowed:
+        st.warning("Please sign in first: this server does not let guests join group sessions.")
+    with st.form("join-group"):
+        code = st.text_input("Join code", value=st.query_params.get(CODE_PARAM, ""), max_chars=12)
+        name = None
+        if user is None and allowed:
+            name = st.text_input(
+                "Your name or a nickname",
+                max_chars=60,
+                help="Only you and your supervisor see it; the group's shared screens show a pseudonym.",
+            )
+        elif user is not None:
+            st.markdown(f"Joining as **{user.display_name}**.")
+        if st.form_submit_button("Join", type="primary"):
+            try:
+                found = groups.find_open(code)
+                if user is None:
+                    if not allowed:
+                        raise UserFacingError("Please sign in first to join.")
+                    user = get_services().practice.create_guest(name or "")
+                    set_current_user(user)
+                membership = groups.join(user.id, found.code)
+            except UserFacingError as error:
+                st.error(str(error))
+                return
+            st.query_params[CODE_PARAM] = found.code
+            st.query_params[GROUP_PARAM] = membership.session_id
+            st.rerun()
+
+
+def render_member(groups: GroupService, session_id: str, user: UserRef) -> None:
+    try:
+        info = groups.session_for_participant(session_id, user.id)
+    except UserFacingError as error:
+        st.error(str(error))
+        return
+    st.session_state[TOKEN_KEY] = LiveToken(info.status, info.position, info.revealed)
+    st.title(info.title)
+    st.caption(f"Group session {info.code} · {info.mode_label} · joined as {user.display_name}")
+    if not info.is_open:
+        st.info("The host has closed this session. Your answers are saved; you can read the results below.")
+    if info.supervisor_paced:
+        render_supervisor_paced(groups, info, user)
+    else:
+        render_self_paced(groups, info, user)
+
+
+def render_supervisor_paced(groups: GroupService, info: SessionInfo, user: UserRef) -> None:
+    view = groups.participant_view(info.id, user.id)
+    position = view.position
+    if info.is_open and not position.finished:
+        _watch(info.id)
+    if position.finished:
+        st.header(ENDING_TITLES.get(position.play.ending or "", "The session ended"))
+        st.markdown(position.text)
+        render_own_debrief(groups, info, user)
+        render_group_debrief(groups.group_debrief(info.id, user_id=user.id), key="join-group")
+        return
+    st.subheader(
+        f"{position.scenario.client} · decision {position.decisions_passed + 1}"
+        if position.kind == "decision"
+        else position.scenario.client
+    )
+    big_text(position.text)
+    if position.cue:
+        st.caption(f"Nonverbal cue: {position.cue}")
+    if position.kind == "narration":
+        st.info("Listen along: your supervisor will continue.")
+        return
+    if view.revealed:
+        st.success("Results are in. Discuss them with the group; your supervisor picks the branch to follow.")
+        show_chart(
+            distribution_chart(view.results, zone_labels(position.rubric)), key=f"dist-{position.step}"
+        )
+        render_choice_results(view.results, view.my_answer)
+        return
+    if not view.can_answer:
+        return
+    by_id = {c.id: c.text for c in view.choices}
+    ids = [c.id for c in view.choices]
+    if view.my_answer:
+        st.success("Your answer is saved. You can change it until your supervisor reveals the results.")
+    with st.form(f"answer-{position.step}"):
+        picked = st.radio(
+            "How do you respond? (only you see your choice)",
+            options=ids,
+            format_func=by_id.get,
+            index=ids.index(view.my_answer) if view.my_answer in ids else None,
+            key=f"group-answer-{info.id}-{position.step}",
+        )
+        if st.form_submit_button("Submit my answer", type="primary"):
+            if picked is None:
+                st.warning("Pick one of the responses first.")
+            else:
+                try:
+                    groups.answer(info.id, user.id, position.step, picked)
+                except Conflict as error:
+                    st.toast(str(error))
+                except UserFacingError as error:
+                    st.error(str(error))
+                    return
+                st.rerun()
+
+
+def render_own_debrief(groups: GroupService, info: SessionInfo, user: UserRef) -> None:
+    debrief = groups.trainee_debrief(info.id, user.id)
+    result, rubric = debrief.result, debrief.rubric
+    st.subheader("Your own debrief")
+    st.caption(
+        "In a group session the path and the ending are the group's. Each of your answers is scored at the "
+        "group's node, against what was on offer there, even where the group went another way; decisions you "
+        "did not answer are left out of your score."
+    )
+    answered = len(result.outcomes)
+    columns = st.columns(3)
+    columns[0].metric("Your score", "n/a" if result.score is None else f"{result.score:.0f} / 100")
+    columns[1].metric("Your zone", rubric.zone_label(result.zone) if result.zone else "n/a")
+    columns[2].metric("Decisions answered", f"{answered} of {result.decisions}")
+    if result.outcomes:
+        show_chart(
+            balance_chart(rubric, result.outcomes, result.means, title="Balance of your answers"),
+            key="own-balance",
+        )
+    for row in result.rows:
+        with st.container(border=True):
+            st.markdown(f"**Decision {row.number}.** {row.situation}")
+            if row.answer is None:
+                st.markdown("You did not answer this decision.")
+            else:
+                st.markdown(
+                    f"**You answered** ({row.answer.score:.0f}, {rubric.zone_label(row.answer.zone)})"
+                )
+                st.markdown(f"> {row.answer_text}")
+                st.markdown(row.answer.feedback)
+            st.markdown(f"**Best on offer:** {row.best_text}")
+            if row.group_choice_text:
+                st.caption(f"The group followed: {row.group_choice_text}")
+    if result.strategies:
+        st.markdown("**Repair strategies in your answers**")
+        st.dataframe(pd.DataFrame(result.strategies, columns=["Strategy", "Times used"]), hide_index=True)
+    if debrief.attempt_id:
+        st.caption("These results are saved in your records (My history) as a group attempt.")
+
+
+def render_self_paced(groups: GroupService, info: SessionInfo, user: UserRef) -> None:
+    if info.is_open:
+        _watch_closed(info.id)
+    try:
+        state = groups.own_attempt(info.id, user.id)
+    except UserFacingError as error:
+        st.warning(str(error))
+        return
+    if state.finished:
+        render_debrief(state)
+        return
+    from .play_view import render_feedback, render_node
+
+    play = state.play
+    made, total = progress(play)
+    st.progress(made / total if total else 1.0, text=f"{made} decision(s) made")
+    if play.step == 0:
+        with st.expander("Case summary", expanded=True):
+            st.markdown(f"**The mistake:** {state.scenario.mistake}")
+            st.markdown(state.scenario.summary)
+    if state.coached and play.outcomes:
+        last = play.outcomes[-1]
+        node = state.scenario.nodes[last.node]
+        text = next((c.text for c in node.choices or [] if c.id == last.choice), last.choice)
+        render_feedback(last, state.rubric, text)
+    st.subheader(state.scenario.client)
+    if not info.is_open:
+        st.info("The session is closed, but your attempt is yours: continue it here or from My history.")
+    render_node(state)
+
+
+@st.fragment(run_every="2s")
+def _watch_closed(session_id: str) -> None:
+    token = group_service().live_token(session_id)
+    if token is not None and token != st.session_state.get(TOKEN_KEY):
+        st.rerun(scope="app")
