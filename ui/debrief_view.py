@@ -59,7 +59,7 @@ def render_debrief(state: AttemptState) -> None:
             )
         with right:
             st.subheader("Each dimension against the ideal")
-            show_chart(dimension_bars(rubric, report.means), key="dimensions")
+            show_chart(dimension_bars(rubric, report.means, title="Mean vs ideal"), key="dimensions")
 
     st.subheader("Decision by decision")
     for row in debrief.rows:

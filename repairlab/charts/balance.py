@@ -219,7 +219,7 @@ def _zones(fig: Draft, rubric: Rubric, x_dim: Dimension, y_dim: Dimension) -> No
             fillcolor=tint,
             line={"width": 0},
         )
-        # The label sits half a step in from the outer corner: between the grid
+        # The label sits half a step from the centre cross, between the grid
         # lines, where whole-number scores never put a choice.
         fig.add_annotation(
             name=f"zone:{zone_id}",
@@ -254,7 +254,9 @@ def _zones(fig: Draft, rubric: Rubric, x_dim: Dimension, y_dim: Dimension) -> No
 
 
 def _label_at(level: str, dim: Dimension, low: float, high: float) -> float:
-    at = dim.max - 0.5 if level == "high" else dim.min + 0.5
+    # Next to the centre cross: choices cluster in the outer corners, so the
+    # label stays clear of them (and of the mean marker) in most attempts.
+    at = dim.midpoint + 0.5 if level == "high" else dim.midpoint - 0.5
     return at if low < at < high else (low + high) / 2
 
 
