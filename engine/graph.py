@@ -44,7 +44,8 @@ def to_dot(scenario: Scenario, highlight: list[str] | None = None) -> str:
     lines = [f"digraph {_quote(scenario.id)} {{", "  rankdir=LR;", "  node [fontname=Helvetica];"]
     for node_id, node in scenario.nodes.items():
         if node.ending:
-            shape, label = "doubleoctagon", f"{node_id}\\n({node.ending})"
+            # a real newline: _quote writes it as DOT's `\n` line break
+            shape, label = "doubleoctagon", f"{node_id}\n({node.ending})"
         elif node.choices is not None:
             shape, label = "box", node_id
         else:

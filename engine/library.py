@@ -18,7 +18,7 @@ from .diagnostics import Diagnostic, Severity, has_errors
 from .model import FORMAT_VERSION, Scenario
 from .rubric import Rubric
 from .validate import Reporter, validate_rubric_data, validate_scenario_data
-from .yaml_source import Position, SourceMap, parse_yaml
+from .yaml_source import MAX_FILE_BYTES, Position, SourceMap, parse_yaml
 
 RUBRIC_FILE = "rubric.yaml"
 
@@ -86,7 +86,7 @@ def _parse(raw: bytes | str, display_path: str) -> tuple[Any, Reporter, bool]:
 def load_rubric_text(raw: bytes | str, display_path: str) -> RubricFile:
     data, report, broken = _parse(raw, display_path)
     rubric = None if broken else validate_rubric_data(data, report)
-    return RubricFile(Path(display_path), rubric, report.diagnostics)
+    return RubricFile(Path(display_path), rubric, _unique(report.diagnostics))
 
 
 def load_rubric(path: Path) -> RubricFile:
@@ -113,7 +113,7 @@ def load_scenario_text(
             f"cannot check scores and strategies: this folder's {RUBRIC_FILE} is missing or invalid",
         )
         scenario = None
-    return ScenarioFile(Path(display_path), scenario, sorted(report.diagnostics))
+    return ScenarioFile(Path(display_path), scenario, _unique(report.diagnostics))
 
 
 def load_scenario(path: Path, rubric: Rubric | None = None) -> ScenarioFile:
@@ -147,8 +147,10 @@ def load_library(root: Path | str) -> Library:
         if loaded.scenario is not None:
             scenario_id = loaded.scenario.id
             if scenario_id in first_seen:
-                parsed = parse_yaml(_read(path))
-                position = parsed.source.value_at(("id",))
+                try:
+                    position = parse_yaml(_read(path)).source.value_at(("id",))
+                except OSError:  # pragma: no cover - the file vanished meanwhile
+                    position = Position(1, 1)
                 loaded.diagnostics.append(
                     Diagnostic(
                         _display(path), position.line, position.column, Severity.ERROR,
@@ -163,11 +165,28 @@ def load_library(root: Path | str) -> Library:
 
 
 def _read(path: Path) -> bytes:
+    """The file's bytes; a file over the size limit is refused without reading it whole."""
     with open(path, "rb") as handle:
-        return handle.read(2_000_001)
+        size = os.fstat(handle.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise _TooLarge(size)
+        return handle.read(MAX_FILE_BYTES + 1)
+
+
+class _TooLarge(OSError):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"file is {size:,} bytes; scenario files are limited to {MAX_FILE_BYTES:,} bytes")
+        self.size = size
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Sorted, without repeats (an alias used twice repeats its anchor's problems)."""
+    return sorted(set(diagnostics))
 
 
 def _io_error(path: Path, error: OSError) -> Diagnostic:
+    if isinstance(error, _TooLarge):
+        return Diagnostic(_display(path), 1, 1, Severity.ERROR, str(error))
     return Diagnostic(_display(path), 1, 1, Severity.ERROR, f"cannot read file: {error.strerror or error}")
 
 

@@ -27,6 +27,13 @@ from .rubric import Axes, Dimension, Rubric, Zone
 from .yaml_source import Path, Position, SourceMap
 
 _UNION_TAGS = {"str", "list[Route]"}
+_KIND_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "null": "null (nothing)",
+    "date": "a date",
+}
 _TYPE_WORDS = {
     "string_type": "text",
     "int_type": "an integer",
@@ -146,8 +153,16 @@ def structure_errors(
     except ValidationError as error:
         errors = error.errors(include_url=False, include_context=True)
     seen_unions: set[Path] = set()
+    unknown_keys: dict[Path, list[str]] = {}
+    for item in errors:
+        if item["type"] == "extra_forbidden" and item["loc"]:
+            unknown_keys.setdefault(tuple(item["loc"][:-1]), []).append(str(item["loc"][-1]))
     for item in errors:
         loc = tuple(item["loc"])
+        if item["type"] == "missing" and loc and difflib.get_close_matches(
+            str(loc[-1]), unknown_keys.get(loc[:-1], []), n=1, cutoff=0.6
+        ):
+            continue  # a misspelt key: the unknown-key error says it all
         union_at = next(
             (i for i, part in enumerate(loc) if part in _UNION_TAGS and i > 0 and loc[i - 1] == "next"),
             None,
@@ -179,7 +194,7 @@ def _yaml_hint(report: Reporter, path: Path, as_key: bool = False) -> str:
     if scalar is None or scalar.quoted or scalar.kind == "string":
         return ""
     return (
-        f" (YAML reads the unquoted '{scalar.text}' as a {scalar.kind}; "
+        f" (YAML reads the unquoted '{scalar.text}' as {_KIND_WORDS.get(scalar.kind, scalar.kind)}; "
         f"put it in quotes: \"{scalar.text}\")"
     )
 
@@ -191,10 +206,15 @@ def _report_structure_error(
     where = dotted(loc)
     if loc and loc[-1] == "[key]":
         key_path = loc[:-1]
+        key = key_path[-1]
+        scalar = report.source.key_scalars.get(key_path)
+        if scalar is not None and scalar.kind == "boolean":
+            key = bool(key)  # pydantic reports the key False as 0
+        expected = _TYPE_WORDS.get(kind, "text")
         report.key(
             key_path,
-            f"key {describe(key_path[-1])} in '{dotted(key_path[:-1])}' must be text"
-            f"{_yaml_hint(report, key_path, as_key=True)}",
+            f"key {describe(key)} in '{dotted(key_path[:-1])}' must be {expected}"
+            f"{_yaml_hint(report, key_path, as_key=True) if expected == 'text' else ''}",
         )
         return
     if kind == "missing":
@@ -278,13 +298,17 @@ def check_rubric(data: Any, report: Reporter) -> None:
         for zone_id, zone in zones.items():
             if isinstance(zone_id, str) and not _is_slug(zone_id):
                 report.key(("zones", zone_id), f"zone id '{zone_id}' is not a valid id")
-            if not isinstance(zone, dict):
+            if not isinstance(zone, dict) or not all(zone.get(axis) in ("high", "low") for axis in "xy"):
                 continue
             combo = (zone.get("x"), zone.get("y"))
             if combo in seen:
                 report.key(("zones", zone_id), f"zone '{zone_id}' covers x={combo[0]}, y={combo[1]}, already covered by zone '{seen[combo]}'")
             seen[combo] = zone_id
-        if len(zones) == 4:
+        levels_ok = all(
+            isinstance(zone, dict) and zone.get("x") in ("high", "low") and zone.get("y") in ("high", "low")
+            for zone in zones.values()
+        )
+        if len(zones) == 4 and levels_ok:
             for combo in [("high", "high"), ("high", "low"), ("low", "high"), ("low", "low")]:
                 if combo not in seen:
                     report.value(("zones",), f"no zone covers x={combo[0]}, y={combo[1]}")
@@ -313,6 +337,12 @@ def check_scenario(data: Any, rubric: Rubric | None, report: Reporter) -> None:
     if not isinstance(nodes, dict):
         return
     node_ids = [node_id for node_id in nodes if isinstance(node_id, str)]
+    typed_keys = {
+        scalar.text: report.source.key_at(("nodes", node_id))
+        for node_id in nodes
+        if not isinstance(node_id, str)
+        and (scalar := report.source.key_scalars.get(("nodes", node_id))) is not None
+    }
     variables = data.get("variables") if isinstance(data.get("variables"), dict) else {}
     edges: dict[str, set[str]] = {node_id: set() for node_id in node_ids}
     endings: set[str] = set()
@@ -321,7 +351,15 @@ def check_scenario(data: Any, rubric: Rubric | None, report: Reporter) -> None:
         if not isinstance(target, str):
             return
         if target not in nodes:
-            report.value(path, f"unknown node '{target}'{closest(target, node_ids)}")
+            misread = typed_keys.get(target)
+            if misread is not None:
+                report.value(
+                    path,
+                    f"unknown node '{target}': the node written '{target}' at line {misread.line} "
+                    f"is not text to YAML; put its id in quotes there",
+                )
+            else:
+                report.value(path, f"unknown node '{target}'{closest(target, node_ids)}")
         elif source in edges:
             edges[source].add(target)
 
@@ -334,7 +372,7 @@ def check_scenario(data: Any, rubric: Rubric | None, report: Reporter) -> None:
             if name not in variables:
                 report.key((*path, name), f"variable '{name}' is not declared under 'variables'{closest(name, variables)}")
             if isinstance(bound, dict):
-                if "min" not in bound and "max" not in bound:
+                if not bound:
                     report.value((*path, name), f"condition on '{name}' needs min, max or both")
                 low, high = bound.get("min"), bound.get("max")
                 if _is_int(low) and _is_int(high) and low > high:
@@ -414,14 +452,17 @@ def check_scenario(data: Any, rubric: Rubric | None, report: Reporter) -> None:
             check_next((*path, "next"), choice.get("next"), node_id)
             scores = choice.get("scores")
             if rubric is not None and isinstance(scores, dict):
+                misspelt: set[str] = set()
                 for dimension, value in scores.items():
                     if dimension not in rubric.dimensions:
-                        report.key((*path, "scores", dimension), f"unknown rubric dimension '{dimension}'{closest(dimension, dimension_ids)}")
+                        hint = closest(dimension, dimension_ids)
+                        report.key((*path, "scores", dimension), f"unknown rubric dimension '{dimension}'{hint}")
+                        misspelt.update(difflib.get_close_matches(str(dimension), dimension_ids, n=1, cutoff=0.6))
                         continue
                     dim = rubric.dimensions[dimension]
                     if _is_int(value) and not dim.min <= value <= dim.max:
                         report.value((*path, "scores", dimension), f"score {value} for '{dimension}' is outside its range {dim.min}-{dim.max}")
-                missing = [name for name in dimension_ids if name not in scores]
+                missing = [name for name in dimension_ids if name not in scores and name not in misspelt]
                 if missing:
                     report.value((*path, "scores"), f"choice '{choice_id}' has no score for {', '.join(repr(m) for m in missing)}; every rubric dimension needs one")
             strategies = choice.get("strategies")
@@ -432,7 +473,9 @@ def check_scenario(data: Any, rubric: Rubric | None, report: Reporter) -> None:
         if choices and unconditional == 0:
             report.value((*base, "choices"), f"every choice at '{node_id}' has a 'when'; if none holds the trainee is stuck", Severity.WARNING)
 
-    if isinstance(start, str) and start in nodes:
+    graph_complete = all(isinstance(node, dict) and _fully_linked(node, nodes) for node in nodes.values())
+    if isinstance(start, str) and start in nodes and graph_complete:
+        # with broken links, "unreachable" would mostly echo errors already reported
         reachable = _walk(start, edges)
         for node_id in node_ids:
             if node_id not in reachable:
@@ -455,15 +498,26 @@ def _fully_linked(node: dict[str, Any], nodes: dict[Any, Any]) -> bool:
     targets: list[Any] = []
 
     def collect(next_: Any) -> None:
-        if isinstance(next_, str):
+        if isinstance(next_, list):
+            if not next_:
+                targets.append(None)  # an empty route list, reported
+            for route in next_:
+                targets.append(route.get("to") if isinstance(route, dict) else None)
+        else:
             targets.append(next_)
-        elif isinstance(next_, list):
-            targets.extend(route.get("to") for route in next_ if isinstance(route, dict))
 
-    collect(node.get("next"))
-    for choice in node.get("choices") or []:
-        if isinstance(choice, dict):
-            collect(choice.get("next"))
+    kinds = [key for key in ("choices", "next", "ending") if key in node]
+    if len(kinds) != 1:
+        return False  # reported as a node of the wrong shape
+    if "next" in node:
+        collect(node["next"])
+    choices = node.get("choices")
+    if "choices" in node and (not isinstance(choices, list) or not choices):
+        return False  # reported: not a list, or no choices at all
+    for choice in choices or []:
+        if not isinstance(choice, dict):
+            return False
+        collect(choice.get("next"))
     return all(isinstance(t, str) and t in nodes for t in targets)
 
 
