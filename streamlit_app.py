@@ -14,6 +14,9 @@ navigation = st.navigation(
             page("play", "Play", ":material/play_arrow:"),
             page("history", "My history", ":material/history:"),
         ],
+        "Account": [
+            page("signin", "Sign in", ":material/login:"),
+        ],
         "Authoring": [
             page("authors", "Authors", ":material/edit_note:"),
         ],

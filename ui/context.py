@@ -1,13 +1,31 @@
-"""Per-process services and per-browser identity for the Streamlit views."""
+"""Per-process services and per-browser identity for the Streamlit views.
+
+Who is using this browser session, in order of trust:
+
+1. an OIDC sign-in (`st.login`, when `[auth]` is configured in secrets.toml):
+   the account is found or created by the provider's stable `sub`;
+2. a local sign-in: an opaque session token kept in the session and in the
+   URL (`?s=`), so a refresh keeps you signed in; the database stores only its
+   hash, and it expires (see repairlab/services/signin.py);
+3. a guest (display name only), restored from `?u=` — accepted only for
+   guest users and only where this deployment allows guest practice.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from repairlab.services.access import Viewer
+from repairlab.services.accounts import Account
 from repairlab.services.container import Services, build_services
+from repairlab.services.guests import guest_practice_allowed
 from repairlab.services.practice import UserRef
+from repairlab.services.signin import SignedIn
 
-USER_KEY = "user_public_id"
+GUEST_KEY = "guest_public_id"
+TOKEN_KEY = "session_token"
+GUEST_PARAM = "u"
+TOKEN_PARAM = "s"
 
 
 @st.cache_resource(show_spinner=False)
@@ -15,22 +33,135 @@ def get_services() -> Services:
     return build_services()
 
 
-def current_user() -> UserRef | None:
-    """The trainee of this browser session, restored from the URL after a refresh."""
-    services = get_services()
-    public_id = st.session_state.get(USER_KEY) or st.query_params.get("u")
-    user = services.practice.user_by_public_id(public_id)
-    if user is not None:
-        st.session_state[USER_KEY] = user.public_id
+def auth_configured() -> bool:
+    """True when an OIDC provider is configured under [auth] in secrets.toml."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def guests_allowed() -> bool:
+    settings = get_services().settings
+    return guest_practice_allowed(settings.guest_practice, st.get_option("server.address"))
+
+
+def client_key() -> str | None:
+    """What we can tell about the browser, for sign-in throttling."""
+    try:
+        forwarded = st.context.headers.get("X-Forwarded-For")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+        return st.context.ip_address
+    except Exception:
+        return None
+
+
+def _oidc_account() -> Account | None:
+    if not auth_configured():
+        return None
+    try:
+        if not st.user.is_logged_in:
+            return None
+        subject = st.user.get("sub")
+    except Exception:
+        return None
+    if not subject:
+        return None
+    cached = st.session_state.get("oidc_account")
+    if cached is not None and cached[0] == subject:
+        return get_services().accounts.account(cached[1])
+    account = get_services().accounts.sign_in_oidc(
+        subject, st.user.get("email"), st.user.get("name"), bool(st.user.get("email_verified"))
+    )
+    st.session_state["oidc_account"] = (subject, account.id)
+    return account
+
+
+def current_account() -> Account | None:
+    """The signed-in account (OIDC or local), or None for guests and strangers."""
+    account = _oidc_account()
+    if account is not None:
+        return account
+    token = st.session_state.get(TOKEN_KEY) or st.query_params.get(TOKEN_PARAM)
+    if not token:
+        return None
+    account = get_services().signin.resolve(token)
+    if account is None:
+        st.session_state.pop(TOKEN_KEY, None)
+        if TOKEN_PARAM in st.query_params:
+            del st.query_params[TOKEN_PARAM]
+        return None
+    st.session_state[TOKEN_KEY] = token
+    if st.query_params.get(TOKEN_PARAM) != token:
+        st.query_params[TOKEN_PARAM] = token
+    return account
+
+
+def current_guest() -> UserRef | None:
+    public_id = st.session_state.get(GUEST_KEY) or st.query_params.get(GUEST_PARAM)
+    if not public_id or not guests_allowed():
+        return None
+    user = get_services().practice.user_by_public_id(public_id)
+    if user is None or not user.is_guest:
+        return None  # an account's public id is not a password
+    st.session_state[GUEST_KEY] = user.public_id
     return user
 
 
+def current_user() -> UserRef | None:
+    """Whoever is practising in this browser session: an account or a guest."""
+    account = current_account()
+    if account is not None:
+        return account.ref
+    return current_guest()
+
+
+def current_viewer() -> Viewer | None:
+    account = current_account()
+    if account is not None:
+        return account.viewer
+    guest = current_guest()
+    return Viewer(guest.id, "trainee") if guest else None
+
+
 def set_current_user(user: UserRef) -> None:
-    st.session_state[USER_KEY] = user.public_id
-    st.query_params["u"] = user.public_id
+    """Adopt a guest identity (display name only) for this browser session."""
+    if not user.is_guest:
+        return
+    st.session_state[GUEST_KEY] = user.public_id
+    st.query_params[GUEST_PARAM] = user.public_id
+
+
+def signed_in(result: SignedIn) -> int:
+    """Keep a fresh local session; a guest's attempts move to the account. Returns how many moved."""
+    moved = 0
+    guest = current_guest()
+    if guest is not None and guest.id != result.account.id:
+        moved = get_services().accounts.claim_guest_attempts(guest.id, result.account.id)
+    st.session_state.pop(GUEST_KEY, None)
+    if GUEST_PARAM in st.query_params:
+        del st.query_params[GUEST_PARAM]
+    st.session_state[TOKEN_KEY] = result.token
+    st.query_params[TOKEN_PARAM] = result.token
+    return moved
+
+
+def sign_out() -> None:
+    token = st.session_state.pop(TOKEN_KEY, None) or st.query_params.get(TOKEN_PARAM)
+    if token:
+        get_services().signin.sign_out(token)
+    for param in (TOKEN_PARAM, GUEST_PARAM):
+        if param in st.query_params:
+            del st.query_params[param]
+    st.session_state.pop(GUEST_KEY, None)
+    st.session_state.pop("oidc_account", None)
 
 
 def identity_params() -> dict[str, str]:
     """Query parameters that carry identity across page switches."""
-    public_id = st.session_state.get(USER_KEY)
-    return {"u": public_id} if public_id else {}
+    token = st.session_state.get(TOKEN_KEY)
+    if token:
+        return {TOKEN_PARAM: token}
+    public_id = st.session_state.get(GUEST_KEY)
+    return {GUEST_PARAM: public_id} if public_id else {}

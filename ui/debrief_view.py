@@ -33,7 +33,8 @@ def show_chart(chart: Chart, key: str) -> None:
         st.dataframe(chart.table, hide_index=True)
 
 
-def render_debrief(state: AttemptState) -> None:
+def render_debrief(state: AttemptState, read_only: bool = False) -> None:
+    """The debrief; `read_only` for a supervisor reviewing a trainee's attempt."""
     services = get_services()
     rubric = state.rubric
     debrief = build_debrief(state)
@@ -96,6 +97,10 @@ def render_debrief(state: AttemptState) -> None:
     show_chart(path_graph(state.scenario, report.path, debrief.best.path), key="path")
 
     st.subheader("Reflection")
+    if read_only:
+        st.markdown("**The trainee's reflection:**")
+        st.text(state.reflection or "(none written)")
+        return
     with st.form("reflection"):
         text = st.text_area(
             "What would you try next time?", value=state.reflection or "", max_chars=MAX_REFLECTION, height=140

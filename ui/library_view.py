@@ -7,8 +7,8 @@ import streamlit as st
 from repairlab.services.errors import UserFacingError
 from repairlab.services.library_filter import filter_entries
 
-from .context import current_user, get_services, set_current_user
-from .navigation import go
+from .context import current_user, get_services, guests_allowed, set_current_user
+from .navigation import go, link
 
 DIFFICULTIES = ["beginner", "intermediate", "advanced"]
 RUPTURES = ["withdrawal", "confrontation"]
@@ -34,7 +34,7 @@ def start_attempt(scenario_id: str, mode: str) -> None:
     services = get_services()
     user = current_user()
     if user is None:
-        st.error("Enter your name first, at the top of this page.")
+        st.error("Sign in or enter your name first, at the top of this page.")
         return
     try:
         state = services.practice.start(user.id, scenario_id, mode)
@@ -52,10 +52,17 @@ def render() -> None:
         "and see where your choices fall between accountability and over-apology."
     )
     user = current_user()
-    if user is None:
-        name_form()
-    else:
+    flash = st.session_state.pop("flash", None)
+    if flash:
+        st.success(flash)
+    if user is not None:
         st.markdown(f"Practising as **{user.display_name}**.")
+    elif guests_allowed():
+        name_form()
+        link("signin", "Or sign in to your account")
+    else:
+        st.info("Please sign in to practise.")
+        link("signin", "Sign in")
 
     entries = services.catalog.entries()
     broken = services.catalog.broken_files()

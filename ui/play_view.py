@@ -13,7 +13,7 @@ from repairlab.services.errors import Conflict, UserFacingError
 from repairlab.services.practice import AttemptState
 from repairlab.services.progress import progress
 
-from .context import current_user, get_services, set_current_user
+from .context import current_account, current_viewer, get_services, guests_allowed, set_current_user
 from .debrief_view import render_debrief
 from .navigation import link
 
@@ -88,15 +88,26 @@ def render() -> None:
         return
     try:
         state = services.practice.load(attempt_id)
+        owner = services.practice.user_by_id(state.user_id)
+        account = current_account()
+        if owner is not None and owner.is_guest and guests_allowed():
+            set_current_user(owner)  # a guest's attempt link is its key
+        elif account is None or account.id != state.user_id:
+            viewer = current_viewer()
+            if viewer is None:
+                st.warning("Please sign in to open this attempt.")
+                link("signin", "Sign in")
+                return
+            state = services.records.open_attempt(viewer, attempt_id)  # scoped and audited
+            if not state.finished:
+                st.info("This attempt is still in progress; its debrief appears when it is finished.")
+                return
+            render_debrief(state, read_only=True)
+            return
     except UserFacingError as error:
         st.error(str(error))
         link("library", "Go to the scenario library")
         return
-    user = current_user()
-    if user is None or user.id != state.user_id:
-        owner = services.practice.user_by_id(state.user_id)
-        if owner is not None and owner.is_guest:
-            set_current_user(owner)
     if state.finished:
         render_debrief(state)
         return

@@ -10,8 +10,14 @@ from dataclasses import dataclass
 
 from ..config import Settings
 from ..db import Store
+from .accounts import AccountService
+from .audit import AuditService
 from .catalog import Catalog
+from .cohorts import CohortService
 from .practice import PracticeService
+from .privacy import PrivacyService
+from .records import RecordsService
+from .signin import SignInPolicy, SignInService
 
 
 @dataclass
@@ -20,6 +26,12 @@ class Services:
     store: Store
     catalog: Catalog
     practice: PracticeService
+    accounts: AccountService
+    signin: SignInService
+    cohorts: CohortService
+    records: RecordsService
+    privacy: PrivacyService
+    audit: AuditService
 
 
 def build_services(settings: Settings | None = None) -> Services:
@@ -27,4 +39,17 @@ def build_services(settings: Settings | None = None) -> Services:
     store = Store(settings.database_url)
     store.upgrade()
     catalog = Catalog(store, settings.scenarios_path)
-    return Services(settings, store, catalog, PracticeService(store, catalog))
+    practice = PracticeService(store, catalog)
+    accounts = AccountService(store)
+    return Services(
+        settings=settings,
+        store=store,
+        catalog=catalog,
+        practice=practice,
+        accounts=accounts,
+        signin=SignInService(store, policy=SignInPolicy.from_env()),
+        cohorts=CohortService(store, accounts),
+        records=RecordsService(store, practice),
+        privacy=PrivacyService(store),
+        audit=AuditService(store),
+    )
