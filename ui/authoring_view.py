@@ -74,8 +74,7 @@ def render() -> None:
         )
         return
     authoring = service()
-    if st.session_state.get(PREVIEW_KEY):
-        render_preview(authoring, st.session_state[PREVIEW_KEY])
+    if st.session_state.get(PREVIEW_KEY) and render_preview(authoring, st.session_state[PREVIEW_KEY]):
         return
     flash = st.session_state.pop(FLASH_KEY, None)
     if flash:
@@ -181,9 +180,14 @@ def render_editor(authoring: AuthoringService) -> tuple[str, str]:
     )
     st.session_state[DRAFT_KEY] = text
     name = st.session_state.get(NAME_KEY) or DRAFT_NAME
-    if st.button("Check", type="primary", key="authoring-check", disabled=not text.strip()):
-        st.session_state[RESULT_KEY] = authoring.check(text, name)
+    # Never disabled: in a browser, typing then clicking commits the text in the same rerun.
+    if st.button("Check", type="primary", key="authoring-check"):
         st.session_state.pop(CONFIRM_KEY, None)
+        if text.strip():
+            st.session_state[RESULT_KEY] = authoring.check(text, name)
+        else:
+            st.session_state.pop(RESULT_KEY, None)
+            st.warning("Paste a scenario or upload a file first.")
     return text, name
 
 
@@ -209,9 +213,10 @@ def render_result(result: CheckResult) -> None:
             key="authoring-problems",
             alt="Table of the problems found: line, column, severity and message of each.",
         )
-        st.code("\n".join(str(d) for d in result.diagnostics), language=None)
+        st.markdown("**Each problem in its place**")
+        st.code(result.excerpts(), language=None)
     with st.expander("Your YAML with line numbers", expanded=bool(errors)):
-        st.code(result.text, language="yaml", line_numbers=True)
+        st.code(result.text, language="yaml", line_numbers=True, wrap_lines=True)
     if result.draft is None or result.dot is None:
         return
     scenario = result.draft
@@ -236,7 +241,7 @@ def render_result(result: CheckResult) -> None:
             key="authoring-edges",
         )
     st.subheader("Coverage")
-    st.dataframe(pd.DataFrame(result.summary_rows()), hide_index=True, key="authoring-summary")
+    st.table(pd.DataFrame(result.summary_rows()).set_index("What"))
     st.markdown("**Zones offered at each decision** (number of choices in each zone)")
     st.dataframe(pd.DataFrame(result.coverage_rows()), hide_index=True, key="authoring-coverage")
     for warning in result.coverage_warnings:
@@ -285,13 +290,14 @@ def end_preview() -> None:
     st.session_state.pop(PREVIEW_KEY, None)
 
 
-def render_preview(authoring: AuthoringService, attempt_id: str) -> None:
+def render_preview(authoring: AuthoringService, attempt_id: str) -> bool:
+    """The preview in place of the editor; False (and the editor instead) if it cannot be loaded."""
     try:
         state = authoring.load_preview(attempt_id)
     except UserFacingError as error:
         end_preview()
         st.error(str(error))
-        return
+        return False
     with st.container(border=True):
         st.markdown(
             "**Preview of your unpublished draft**, exactly as a trainee sees it. It is not saved to "
@@ -308,9 +314,10 @@ def render_preview(authoring: AuthoringService, attempt_id: str) -> None:
                 st.session_state.get(PREVIEW_MODE_KEY, state.mode),
             )
     if state.finished:
-        render_debrief(state)
-        return
-    render_play(state)
+        render_debrief(state, preview=True)
+    else:
+        render_play(state)
+    return True
 
 
 def render_play(state: Any) -> None:
@@ -357,19 +364,28 @@ def render_publish(authoring: AuthoringService, result: CheckResult, user: Any) 
             "Publishing replaces it for new attempts; attempts already started or finished keep the "
             "version they were played on. To publish a separate scenario instead, change the `id`."
         )
-        if result.changes:
+        changed = [c for c in result.changes if c.changed]
+        if changed:
             st.markdown("**What would change for trainees**")
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {"What": c.what, "Now": c.before, "After publishing": c.after,
-                         "Changed": "yes" if c.changed else ""}
-                        for c in result.changes
-                    ]
-                ),
-                hide_index=True,
-                key="authoring-changes",
-            )
+            st.markdown("\n".join(
+                f"- **{c.what}**: {c.before} → {c.after}" if c.before else f"- **{c.what}**: {c.after}"
+                for c in changed
+            ))
+        elif result.changes:
+            st.markdown("Only details outside this comparison changed (for example the order of choices or routes).")
+        if result.changes:
+            with st.expander("Full comparison with the version served now"):
+                st.dataframe(
+                    pd.DataFrame(
+                        [
+                            {"What": c.what, "Now": c.before, "After publishing": c.after,
+                             "Changed": "yes" if c.changed else ""}
+                            for c in result.changes
+                        ]
+                    ),
+                    hide_index=True,
+                    key="authoring-changes",
+                )
         confirmed = st.checkbox(f"Publish as a new version of '{scenario.id}'", key=CONFIRM_KEY)
     note = st.text_input("Note for other authors (optional): what changed and why", max_chars=500, key=NOTE_KEY)
     if st.button("Publish", type="primary", key="authoring-publish", disabled=not confirmed):

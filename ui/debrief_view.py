@@ -33,8 +33,9 @@ def show_chart(chart: Chart, key: str) -> None:
         st.dataframe(chart.table, hide_index=True)
 
 
-def render_debrief(state: AttemptState, read_only: bool = False) -> None:
-    """The debrief; `read_only` for a supervisor reviewing a trainee's attempt."""
+def render_debrief(state: AttemptState, read_only: bool = False, preview: bool = False) -> None:
+    """The debrief; `read_only` for a supervisor reviewing a trainee's attempt,
+    `preview` for an author's preview play (no reflection, no replay)."""
     services = get_services()
     rubric = state.rubric
     debrief = build_debrief(state)
@@ -96,6 +97,8 @@ def render_debrief(state: AttemptState, read_only: bool = False) -> None:
     st.subheader("Your path through the scenario")
     show_chart(path_graph(state.scenario, report.path, debrief.best.path), key="path")
 
+    if preview:
+        return
     st.subheader("Reflection")
     if read_only:
         st.markdown("**The trainee's reflection:**")

@@ -3,7 +3,9 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from repairlab.db import tables_groups  # noqa: F401 - group sessions (0004)
 from repairlab.db.tables import Base
+from repairlab.db.tables_authoring import PublishedScenario  # noqa: F401 - published_scenarios (0003)
 
 config = context.config
 target_metadata = Base.metadata

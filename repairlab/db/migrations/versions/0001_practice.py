@@ -79,8 +79,7 @@ def upgrade() -> None:
     sa.Column('dimension', sa.String(length=64), nullable=False),
     sa.Column('value', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['attempt_id', 'step_no'], ['attempt_steps.attempt_id', 'attempt_steps.step_no'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('attempt_id', 'step_no', 'dimension'),
-    sa.UniqueConstraint('attempt_id', 'step_no', 'dimension')
+    sa.PrimaryKeyConstraint('attempt_id', 'step_no', 'dimension')
     )
     # ### end Alembic commands ###
 
