@@ -1,28 +1,51 @@
-"""Repair Lab: the Streamlit entry point. A short router; pages live in `ui/`."""
+"""Repair Lab: the Streamlit entry point. A short router; pages live in `ui/`.
+
+Which pages appear depends on who is signed in; every service checks access
+again on its own, so the menu is a convenience, never the protection.
+"""
 
 import streamlit as st
 
-from ui.context import current_user
+from repairlab.services.authoring import authoring_allowed
+from ui.context import current_account, current_user, get_services
 from ui.navigation import page
 
 st.set_page_config(page_title="Repair Lab", page_icon=":material/handshake:", layout="wide")
 
-navigation = st.navigation(
-    {
-        "Practise": [
-            page("library", "Scenario library", ":material/library_books:", default=True),
-            page("play", "Play", ":material/play_arrow:"),
-            page("history", "My history", ":material/history:"),
-        ],
-        "Account": [
-            page("signin", "Sign in", ":material/login:"),
-        ],
-        "Authoring": [
-            page("authors", "Authors", ":material/edit_note:"),
-        ],
-    }
-)
+services = get_services()
+user = current_user()
+account = current_account()
+role = account.role if account else None
+staff = role in ("supervisor", "admin")
+
+sections = {
+    "Practise": [
+        page("library", "Scenario library", ":material/library_books:", default=True),
+        page("play", "Play", ":material/play_arrow:"),
+        page("history", "My history", ":material/history:"),
+        page("trend", "My progress", ":material/trending_up:"),
+        page("group_join", "Join a group session", ":material/groups:"),
+    ],
+}
+if staff:
+    sections["Supervise"] = [
+        page("group_host", "Run a group session", ":material/co_present:"),
+        page("cohorts", "Cohorts", ":material/school:"),
+        page("dashboard", "Dashboard", ":material/monitoring:"),
+    ]
+authoring = [page("authors", "Library check", ":material/rule:")]
+if authoring_allowed(user, services.settings):
+    authoring.insert(0, page("authoring", "Authoring workspace", ":material/edit_document:"))
+sections["Authoring"] = authoring
+account_pages = [page("signin", "Sign in" if account is None else "Sign out", ":material/login:")]
+account_pages.append(page("account", "My account" if account else "Create an account", ":material/person:"))
+if role == "admin":
+    account_pages.append(page("admin", "Administration", ":material/admin_panel_settings:"))
+if not services.accounts.admin_exists():
+    account_pages.append(page("setup", "First-time setup", ":material/build:"))
+sections["Account"] = account_pages
+
+navigation = st.navigation(sections)
 with st.sidebar:
-    user = current_user()
     st.caption(f"Practising as {user.display_name}" if user else "Not signed in")
 navigation.run()

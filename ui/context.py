@@ -50,9 +50,10 @@ def client_key() -> str | None:
     """What we can tell about the browser, for sign-in throttling."""
     try:
         forwarded = st.context.headers.get("X-Forwarded-For")
-        if forwarded:
+        if isinstance(forwarded, str) and forwarded.strip():
             return forwarded.split(",")[0].strip()
-        return st.context.ip_address
+        address = st.context.ip_address
+        return address if isinstance(address, str) and address else None  # AppTest gives a mock
     except Exception:
         return None
 
