@@ -34,9 +34,10 @@ def continue_narration(page: Page) -> None:
 
 def respond(page: Page, choice_text: str) -> None:
     continue_narration(page)
+    option = page.get_by_role("radio", name=choice_text, exact=True)
     page.get_by_text(choice_text, exact=True).click()
     page.get_by_role("button", name="Respond").click()
-    expect(page.get_by_text(choice_text, exact=True).first).to_be_visible()
+    expect(option).to_have_count(0)  # the page moved on to the next step
     wait_idle(page)
 
 
@@ -114,3 +115,39 @@ def test_scenario_html_is_displayed_as_text_not_executed(page: Page, running_app
         assert page.locator("form[action='/x']").count() == 0
     finally:
         probe.unlink()
+
+
+def test_killing_the_server_mid_attempt_loses_no_choice_and_the_trainee_resumes(page: Page, tmp_path: Path):
+    from urllib.parse import urlsplit
+
+    from tests.browser.conftest import start_app
+
+    app = start_app(tmp_path)
+    try:
+        library = load_library(app.library)
+        choices = path_to_ending(library.scenarios[SCENARIO], library.rubric, "repaired")
+        texts = choice_texts(choices, app.library)
+        page.goto(app.url)
+        page.get_by_label("Your name or a nickname").fill("Kim")
+        page.get_by_role("button", name="Save name").click()
+        page.get_by_role("button", name=f"Start {library.scenarios[SCENARIO].title}").click()
+        expect(page).to_have_url(re.compile(r"/play\?.*attempt="))
+        respond(page, texts[0])
+        expect(page.get_by_text("Feedback on your last response")).to_be_visible()
+        address = urlsplit(page.url)
+    finally:
+        app.process.kill()  # SIGKILL: no shutdown hooks, no flushing
+        app.process.wait(10)
+
+    restarted = start_app(tmp_path)  # same database file and library, new port
+    try:
+        page.goto(f"{restarted.url}{address.path}?{address.query}")
+        # The first page of a fresh process imports and warms everything; allow for a loaded CI machine.
+        expect(page.get_by_text("Feedback on your last response")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(texts[0], exact=True).first).to_be_visible()
+        for text in texts[1:]:
+            respond(page, text)
+        continue_narration(page)
+        expect(page.get_by_text("The rupture was repaired")).to_be_visible()
+    finally:
+        restarted.stop()
