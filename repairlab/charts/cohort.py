@@ -11,9 +11,10 @@ width and dash, marker symbol, bar pattern or a text label.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
+import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from . import Chart
 from ._style import (
@@ -26,12 +27,15 @@ from ._style import (
     PURPLE,
     SMALL,
     VERMILLION,
+    Draft,
+    bar,
     base_layout,
     empty_notice,
     esc,
     fmt,
     join_words,
     plural,
+    scatter,
 )
 
 HEIGHT = 480
@@ -45,6 +49,7 @@ THIN = "rgba(107, 114, 128, 0.45)"
 # -- helpers ----------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def period_label(period: str, grain: str = "month") -> str:
     """'2025-09-01' -> 'Sep 2025' (months) or 'week of 1 Sep 2025' (weeks)."""
     moment = pd.Timestamp(period)
@@ -62,15 +67,15 @@ def _pct(share: float) -> str:
 
 
 def _empty(title: str, notice: str, alt: str, columns: Sequence[str], height: int = HEIGHT) -> Chart:
-    fig = go.Figure()
+    fig = Draft()
     base_layout(fig, title=title, height=height)
     empty_notice(fig, notice)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return Chart(fig, alt, pd.DataFrame(columns=list(columns)))
+    return Chart(fig.build(), alt, pd.DataFrame(columns=list(columns)))
 
 
-def _score_axis(fig: go.Figure, title: str = "Attempt score (0-100)") -> None:
+def _score_axis(fig: Draft, title: str = "Attempt score (0-100)") -> None:
     fig.update_yaxes(title={"text": title}, range=[0, 100], dtick=20, fixedrange=True, gridcolor=GRID)
 
 
@@ -96,22 +101,24 @@ def scores_over_time_chart(
         return _empty(title, "No completed attempts in this selection",
                       "No completed attempts in this selection, so there are no scores to show over time.",
                       SCORES_COLUMNS)
-    fig = go.Figure()
+    fig = Draft()
     base_layout(fig, title=title, height=HEIGHT, show_legend=True)
     fig.update_layout(
         legend={"y": 1.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"},
         margin={"l": 70, "r": 80, "t": 110, "b": 60},
         title={"y": 0.97, "yanchor": "top"},
+        # The counts stay in the lower part of the plot, on whole-number ticks of their own.
         yaxis2={"title": {"text": "Attempts"}, "overlaying": "y", "side": "right", "showgrid": False,
-                "rangemode": "tozero", "fixedrange": True},
+                "range": [0, 2.5 * max(1, int(cohort_periods["attempts"].max()))], "tickformat": "d",
+                "tickmode": "auto", "nticks": 4, "fixedrange": True},
         bargap=0.35,
     )
     cohort = cohort_periods.sort_values("period")
     fig.add_trace(
-        go.Bar(
+        bar(
             name="Attempts (right axis)",
-            x=_dates(cohort["period"]),
-            y=list(cohort["attempts"]),
+            x=list(cohort["period"]),
+            y=[int(n) for n in cohort["attempts"]],
             yaxis="y2",
             marker={"color": "rgba(11, 83, 148, 0.10)", "line": {"color": "rgba(11, 83, 148, 0.35)", "width": 1},
                     "pattern": {"shape": ".", "fgcolor": "rgba(11, 83, 148, 0.35)", "size": 6}},
@@ -120,44 +127,47 @@ def scores_over_time_chart(
     )
     trainees = trainee_periods.sort_values(["trainee", "trainee_key", "period"])
     many = trainees["trainee_key"].nunique() > 60
+    # One trace for every trainee's line (gaps between trainees), with a light payload:
+    # per point only the period, the rounded mean and [attempt id, name, attempts].
     xs: list = []
     ys: list = []
-    ids: list = []
-    hover: list = []
-    for (_key, name), rows in trainees.groupby(["trainee_key", "trainee"], sort=False):
-        for row in rows.itertuples():
-            xs.append(pd.Timestamp(row.period))
-            ys.append(float(row.mean_score))
-            ids.append(row.attempt_id)
-            hover.append(
-                f"<b>{esc(name)}</b><br>{period_label(row.period, grain)}<br>Mean score {fmt(row.mean_score)}"
-                f"<br>{plural(int(row.attempts), 'attempt')}<br>Click to open the latest"
-            )
-        xs.append(None)
-        ys.append(None)
-        ids.append(None)
-        hover.append("")
+    data: list = []
+    keys = trainees["trainee_key"].tolist()
+    names = trainees["trainee"].tolist()
+    periods = trainees["period"].tolist()
+    means = trainees["mean_score"].tolist()
+    counts = trainees["attempts"].tolist()
+    ids = trainees["attempt_id"].tolist()
+    for i, key in enumerate(keys):
+        if i and key != keys[i - 1]:
+            xs.append(None)
+            ys.append(None)
+            data.append((None, "", 0))
+        xs.append(periods[i])
+        ys.append(round(float(means[i]), 1))
+        data.append((ids[i], esc(names[i]), int(counts[i])))
     if xs:
+        # Large traces go in as numpy arrays, which plotly takes without checking element by element.
         fig.add_trace(
-            go.Scatter(
+            scatter(
                 name="Each trainee (mean per period)",
-                x=xs,
-                y=ys,
-                customdata=ids,
+                x=np.array(xs, dtype=object),
+                y=np.array([np.nan if y is None else y for y in ys], dtype=float),
+                customdata=np.array(data, dtype=object),
                 mode="lines" if many else "lines+markers",
                 line={"color": THIN, "width": 1},
                 marker={"symbol": "circle", "size": 6, "color": THIN},
-                hovertext=hover,
-                hovertemplate="%{hovertext}<extra></extra>",
+                hovertemplate="<b>%{customdata[1]}</b><br>%{x|%b %Y}: mean %{y}<br>%{customdata[2]} attempt(s)"
+                "<br>Click to open the latest<extra></extra>",
                 connectgaps=False,
             )
         )
     few = len(cohort) <= 18
     fig.add_trace(
-        go.Scatter(
+        scatter(
             name="Cohort median",
-            x=_dates(cohort["period"]),
-            y=[float(v) for v in cohort["median_score"]],
+            x=list(cohort["period"]),
+            y=[round(float(v), 2) for v in cohort["median_score"]],
             mode="lines+markers+text" if few else "lines+markers",
             text=[f"n={int(n)}" for n in cohort["attempts"]] if few else None,
             textposition="top center",
@@ -174,7 +184,7 @@ def scores_over_time_chart(
         )
     )
     _score_axis(fig)
-    fig.update_xaxes(title={"text": "Period"}, fixedrange=True)
+    fig.update_xaxes(title={"text": "Period"}, type="date", fixedrange=True)
     table = pd.DataFrame(
         [
             (period_label(r.period, grain), "Cohort median", round(float(r.median_score), 1), int(r.attempts),
@@ -182,8 +192,8 @@ def scores_over_time_chart(
             for r in cohort.itertuples()
         ]
         + [
-            (period_label(r.period, grain), r.trainee, round(float(r.mean_score), 1), int(r.attempts), 1)
-            for r in trainees.itertuples()
+            (period_label(p, grain), name, round(float(m), 1), int(n), 1)
+            for p, name, m, n in zip(periods, names, means, counts, strict=True)
         ],
         columns=SCORES_COLUMNS,
     )
@@ -195,7 +205,7 @@ def scores_over_time_chart(
         f"{fmt(first.median_score)} in {period_label(first.period, grain)} to {fmt(last.median_score)} in "
         f"{period_label(last.period, grain)}."
     )
-    return Chart(fig, alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 # -- growth: first vs latest ----------------------------------------------------------------------
@@ -229,7 +239,7 @@ def growth_chart(growth: pd.DataFrame, title: str = "Growth: first against lates
         seen[name] = seen.get(name, 0) + 1
         labels.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
     height = max(320, min(800, 140 + 24 * len(shown)))
-    fig = go.Figure()
+    fig = Draft()
     base_layout(fig, title=title, height=height, show_legend=True)
     fig.update_layout(
         legend={"y": 1.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"},
@@ -241,10 +251,10 @@ def growth_chart(growth: pd.DataFrame, title: str = "Growth: first against lates
     for label, row in zip(labels, shown.itertuples(), strict=True):
         xs += [row.first_score, row.latest_score, None]
         ys += [label, label, None]
-    fig.add_trace(go.Scatter(name="Change", x=xs, y=ys, mode="lines", line={"color": MUTED, "width": 2},
+    fig.add_trace(scatter(name="Change", x=xs, y=ys, mode="lines", line={"color": MUTED, "width": 2},
                              hoverinfo="skip", showlegend=False))
     fig.add_trace(
-        go.Scatter(
+        scatter(
             name="First attempt",
             x=list(shown["first_score"]),
             y=labels,
@@ -257,7 +267,7 @@ def growth_chart(growth: pd.DataFrame, title: str = "Growth: first against lates
         )
     )
     fig.add_trace(
-        go.Scatter(
+        scatter(
             name="Latest attempt",
             x=list(shown["latest_score"]),
             y=labels,
@@ -294,7 +304,7 @@ def growth_chart(growth: pd.DataFrame, title: str = "Growth: first against lates
     )
     if len(shown) < len(ordered):
         alt = alt[:-1] + f"; the chart shows the {len(shown)} largest and smallest changes, the table lists all."
-    return Chart(fig, alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 # -- zones over time --------------------------------------------------------------------------------
@@ -324,9 +334,9 @@ def zone_distribution_chart(
             known.append(zone)
             labels[zone] = str(zone)
     periods = sorted(zone_periods["period"].unique())
-    totals = zone_periods.groupby("period")["choices"].sum().to_dict()
-    counts = {(r.period, r.zone): int(r.choices) for r in zone_periods.itertuples()}
-    fig = go.Figure()
+    totals = zone_periods.groupby("period")["responses"].sum().to_dict()
+    counts = {(r.period, r.zone): int(r.responses) for r in zone_periods.itertuples()}
+    fig = Draft()
     base_layout(fig, title=title, height=HEIGHT, show_legend=True)
     fig.update_layout(
         barmode="stack",
@@ -340,7 +350,7 @@ def zone_distribution_chart(
         shares = [counts.get((p, zone), 0) / totals[p] if totals.get(p) else 0 for p in periods]
         colour = ZONE_COLOURS.get(zone, OTHER_COLOURS[index % len(OTHER_COLOURS)])
         fig.add_trace(
-            go.Bar(
+            bar(
                 name=esc(labels[zone]),
                 x=_dates(periods),
                 y=[100 * s for s in shares],
@@ -379,7 +389,7 @@ def zone_distribution_chart(
         shares = {labels[z]: counts.get((first, z), 0) / totals[first] for z in known if (first, z) in counts}
         alt = f"Share of {unit}s in each zone in {period_label(first, grain)}: " + join_words(
             f"{name} {_pct(s)}" for name, s in shares.items()) + "."
-    return Chart(fig, alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 # -- radar: dimension means against the ideal -----------------------------------------------------------
@@ -408,17 +418,17 @@ def dimension_radar(dimensions: pd.DataFrame, title: str = "Each dimension again
     labels = [esc(label) for label in present["label"]]
     means = [scaled(r.mean, r) for r in present.itertuples()]
     ideals = [scaled(r.ideal, r) for r in present.itertuples()]
-    fig = go.Figure()
+    fig = Draft()
     base_layout(fig, title=title, height=HEIGHT, show_legend=True)
     fig.update_layout(
         legend={"y": -0.05, "yanchor": "top", "x": 0.0, "xanchor": "left"},
-        margin={"l": 80, "r": 80, "t": 80, "b": 80},
+        margin={"l": 110, "r": 110, "t": 80, "b": 80},
         polar={"radialaxis": {"range": [low, high], "dtick": 1 if same and high - low <= 10 else None,
                               "gridcolor": GRID, "angle": 90, "tickfont": {"size": SMALL - 2}},
                "angularaxis": {"gridcolor": GRID, "tickfont": {"size": SMALL}}},
     )
     fig.add_trace(
-        go.Scatterpolar(
+        dict(type="scatterpolar",
             name="Ideal",
             r=ideals + ideals[:1],
             theta=labels + labels[:1],
@@ -429,14 +439,11 @@ def dimension_radar(dimensions: pd.DataFrame, title: str = "Each dimension again
         )
     )
     fig.add_trace(
-        go.Scatterpolar(
+        dict(type="scatterpolar",
             name="Cohort mean",
             r=means + means[:1],
             theta=labels + labels[:1],
-            mode="lines+markers+text",
-            text=[fmt(v, 2) for v in means] + [""],
-            textposition="top center",
-            textfont={"size": SMALL - 1, "color": INK},
+            mode="lines+markers",
             fill="toself",
             fillcolor="rgba(11, 83, 148, 0.15)",
             line={"color": BLUE, "width": 3},
@@ -455,7 +462,7 @@ def dimension_radar(dimensions: pd.DataFrame, title: str = "Each dimension again
     alt = f"Cohort mean on each dimension against the ideal: {parts}."
     if len(gaps) > 1 and max(gaps.values()) > min(gaps.values()):
         alt = alt[:-1] + f"; furthest from the ideal: {max(gaps, key=gaps.__getitem__)}."
-    return Chart(fig, alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 # -- one scenario: choice heatmap and paths -------------------------------------------------------------
@@ -474,7 +481,7 @@ def choice_heatmap(choices: pd.DataFrame, title: str = "Which response was chose
     decisions = (
         choices[["decision", "node", "node_label"]].drop_duplicates().sort_values(["decision", "node"])
     )
-    rows = [f"D{int(d.decision)} {esc(d.node_label)}" for d in decisions.itertuples()]
+    rows = [f"D{int(d.decision)} {esc(_short(d.node_label, 26))}" for d in decisions.itertuples()]
     width = int(choices["position"].clip(upper=12).max())
     columns = [f"Choice {i}" for i in range(1, width + 1)]
     z: list[list] = [[None] * width for _ in rows]
@@ -485,15 +492,16 @@ def choice_heatmap(choices: pd.DataFrame, title: str = "Which response was chose
         i, j = index[c.node], min(int(c.position), 12) - 1
         z[i][j] = round(100 * float(c.share), 1)
         star = " ★" if c.best else ""
-        text[i][j] = f"{esc(c.choice)}{star}<br>{_pct(c.share)} ({int(c.picks)})"
+        text[i][j] = f"{_wrap_id(esc(c.choice))}{star}<br>{_pct(c.share)} ({int(c.picks)})"
         hover[i][j] = (
             f"<b>{esc(c.choice)}</b>{star} · {esc(c.zone_label)}<br>{esc(_short(c.choice_text, 90))}"
             f"<br>Picked {int(c.picks)} times ({_pct(c.share)})"
             + (f"<br>Choice score {fmt(c.choice_score)}" if c.choice_score is not None and c.choice_score == c.choice_score else "")
         )
-    height = max(340, min(800, 160 + 70 * len(rows)))
-    fig = go.Figure(
-        go.Heatmap(
+    height = max(340, min(800, 150 + 90 * len(rows)))
+    fig = Draft()
+    fig.add_trace(
+        dict(type="heatmap",
             z=z,
             x=columns,
             y=rows,
@@ -507,11 +515,11 @@ def choice_heatmap(choices: pd.DataFrame, title: str = "Which response was chose
             zmax=100,
             xgap=3,
             ygap=3,
-            colorbar={"title": {"text": "% of picks"}, "thickness": 14},
+            showscale=False,  # every cell says its share
         )
     )
     base_layout(fig, title=title, height=height)
-    fig.update_layout(margin={"l": 300, "r": 40, "t": 70, "b": 50})
+    fig.update_layout(margin={"l": 220, "r": 20, "t": 90, "b": 30})
     fig.update_yaxes(autorange="reversed", fixedrange=True, ticksuffix="  ")
     fig.update_xaxes(side="top", fixedrange=True)
     table = pd.DataFrame(
@@ -535,7 +543,21 @@ def choice_heatmap(choices: pd.DataFrame, title: str = "Which response was chose
     )
     if hardest is not None and len(rows) > 1:
         alt = alt[:-1] + f", least often at decision D{hardest}."
-    return Chart(fig, alt, table)
+    return Chart(fig.build(), alt, table)
+
+
+def _wrap_id(text: str, width: int = 11) -> str:
+    """A long slug broken at its hyphens onto lines of about `width` characters."""
+    lines, line = [], ""
+    for part in text.split("-"):
+        piece = part if not line else f"{line}-{part}"
+        if line and len(piece) > width:
+            lines.append(line + "-")
+            line = part
+        else:
+            line = piece
+    lines.append(line)
+    return "<br>".join(lines)
 
 
 def _short(text: str, width: int) -> str:
@@ -561,16 +583,18 @@ def path_sankey(transitions: pd.DataFrame, title: str = "Paths through the scena
                 labels[key] = label
     position = {key: i for i, key in enumerate(nodes)}
     ending_colour = {"ending:repaired": GREEN, "ending:partial": AMBER, "ending:unrepaired": VERMILLION}
-    fig = go.Figure(
-        go.Sankey(
+    fig = Draft()
+    fig.add_trace(
+        dict(type="sankey",
             arrangement="snap",
             node={
-                "label": [esc(labels[k]) for k in nodes],
+                "label": [esc(labels[k]) if k.startswith("ending:") else esc(k) for k in nodes],
+                "customdata": [esc(labels[k]) for k in nodes],
                 "pad": 14,
                 "thickness": 16,
                 "color": [ending_colour.get(k, BLUE if not k.startswith("ending:") else MUTED) for k in nodes],
                 "line": {"color": INK, "width": 0.5},
-                "hovertemplate": "%{label}<br>%{value} attempts<extra></extra>",
+                "hovertemplate": "%{customdata}<br>%{value} attempts<extra></extra>",
             },
             link={
                 "source": [position[s] for s in transitions["source"]],
@@ -594,10 +618,10 @@ def path_sankey(transitions: pd.DataFrame, title: str = "Paths through the scena
     total = int(by_end.sum())
     alt = (
         f"Paths of {plural(total, 'attempt')} through {plural(len([n for n in nodes if not n.startswith('ending:')]), 'step')} "
-        f"of this scenario, ending " + join_words(f"{label.replace('Ending: ', '')} {int(n)} times"
+        f"of this scenario, ending " + join_words(f"{label.replace('Ending: ', '')} {plural(int(n), 'time')}"
                                                   for label, n in by_end.items()) + "."
     )
-    return Chart(fig, alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 # -- strategies -----------------------------------------------------------------------------------
@@ -614,8 +638,9 @@ def strategy_chart(strategies: pd.DataFrame, title: str = "Repair strategies use
                       "No response in this selection used a tagged repair strategy.", STRATEGY_TABLE, height=320)
     ordered = strategies.sort_values(["choices", "label"], ascending=[False, True])
     labels = [esc(label) for label in ordered["label"]]
-    fig = go.Figure(
-        go.Bar(
+    fig = Draft()
+    fig.add_trace(
+        bar(
             name="Responses",
             orientation="h",
             y=labels,
@@ -641,7 +666,7 @@ def strategy_chart(strategies: pd.DataFrame, title: str = "Repair strategies use
                                                        for r in top.itertuples()) + "."
     if unused:
         alt = alt[:-1] + f"; never used: {join_words(unused)}."
-    return Chart(fig, alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 # -- a trainee's own trend ---------------------------------------------------------------------------
@@ -657,7 +682,7 @@ def trainee_trend_chart(own: pd.DataFrame, cohort: pd.DataFrame, grain: str = "m
     if own.empty and cohort.empty:
         return _empty(title, "No completed attempts yet",
                       "No completed attempts yet, so there is no trend to compare with your cohort.", TREND_TABLE)
-    fig = go.Figure()
+    fig = Draft()
     base_layout(fig, title=title, height=440, show_legend=True)
     fig.update_layout(
         legend={"y": 1.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"},
@@ -666,7 +691,7 @@ def trainee_trend_chart(own: pd.DataFrame, cohort: pd.DataFrame, grain: str = "m
     )
     if not cohort.empty:
         fig.add_trace(
-            go.Scatter(
+            scatter(
                 name="Cohort median (anonymous)",
                 x=_dates(cohort["period"]),
                 y=[float(v) for v in cohort["median_score"]],
@@ -683,7 +708,7 @@ def trainee_trend_chart(own: pd.DataFrame, cohort: pd.DataFrame, grain: str = "m
         )
     if not own.empty:
         fig.add_trace(
-            go.Scatter(
+            scatter(
                 name="You",
                 x=_dates(own["period"]),
                 y=[float(v) for v in own["mean_score"]],
@@ -728,7 +753,7 @@ def trainee_trend_chart(own: pd.DataFrame, cohort: pd.DataFrame, grain: str = "m
         if len(match):
             alt += f", against a cohort median of {fmt(float(match.iloc[0].median_score))}"
         alt += f"; {plural(len(own), 'period')} with attempts in all."
-    return Chart(fig, alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 __all__ = [

@@ -1,0 +1,248 @@
+"""Cohort dashboard benchmark (a script, not a test): `.venv/bin/python bench/bench_analytics.py`.
+
+For each backend (SQLite in a temp file; PostgreSQL in a temp database on
+REPAIRLAB_TEST_POSTGRES_URL's server, default the local one, dropped
+afterwards) it:
+
+1. generates a program with `repairlab.demo` (default 10 cohorts x 50 trainees
+   = 500 trainees x 40 attempts, seed 1) and reports its size and how long
+   that took;
+2. runs the dashboard page in Streamlit's AppTest for an administrator (the
+   whole program) and for one cohort's supervisor, and reports the server
+   time per rerun: *uncached* (the dashboard's caches cleared before each
+   run) and *cached*, median and worst of ``--runs`` runs, wall clock and the
+   process's CPU time (the machine is shared: CPU time shows the work itself
+   when the wall clock includes waiting for a core);
+3. compares the SQL aggregation (`AnalyticsService.dashboard`, both methods)
+   with reading the raw choice table into pandas (`pandas.read_sql` of every
+   choice step with its per-dimension scores), and prints the ratio.
+
+Targets (issue 6): <= 250 ms uncached, <= 100 ms cached per rerun.
+Options: ``--backend sqlite|postgres|both``, ``--cohorts``, ``--trainees``
+(per cohort), ``--attempts``, ``--seed``, ``--runs``, ``--keep`` (keep the
+SQLite file and print its URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
+
+from repairlab.db import Store  # noqa: E402
+from repairlab.db.tables import CohortMember, User  # noqa: E402
+from repairlab.demo import generate  # noqa: E402
+from repairlab.services.access import Viewer  # noqa: E402
+from repairlab.services.analytics import AnalyticsService, Filters  # noqa: E402
+
+APP = ROOT / "tests" / "analytics" / "dashboard_app.py"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+END = date(2026, 6, 30)
+UNCACHED_TARGET = 250.0
+CACHED_TARGET = 100.0
+
+RAW_CHOICES = """
+SELECT a.id AS attempt_id, a.user_id, a.scenario_id, a.content_hash, a.completed_at, a.score AS attempt_score,
+       s.step_no, s.node_id, s.choice_id, s.score, s.best_score, s.zone, s.created_at,
+       d.dimension, d.value
+FROM attempt_steps s
+JOIN attempts a ON a.id = s.attempt_id
+JOIN step_scores d ON d.attempt_id = s.attempt_id AND d.step_no = s.step_no
+WHERE s.choice_id IS NOT NULL AND a.status = 'completed'
+"""
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+@contextmanager
+def sqlite_database(keep: bool) -> Iterator[str]:
+    folder = Path(tempfile.mkdtemp(prefix="repairlab-bench-"))
+    url = f"sqlite:///{folder / 'bench.db'}"
+    try:
+        yield url
+    finally:
+        if keep:
+            print(f"  kept {url}")
+        else:
+            for path in folder.iterdir():
+                path.unlink()
+            folder.rmdir()
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    server = make_url(os.environ.get("REPAIRLAB_TEST_POSTGRES_URL") or DEFAULT_PG)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool,
+                          connect_args={"connect_timeout": 3})
+    name = f"repairlab_bench_{secrets.token_hex(5)}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def timed(run: Callable[[], object], repeat: int, before: Callable[[], None] | None = None) -> tuple[list, list]:
+    walls, cpus = [], []
+    for _ in range(repeat):
+        if before:
+            before()
+        wall, cpu = time.perf_counter(), time.process_time()
+        run()
+        walls.append(ms(time.perf_counter() - wall))
+        cpus.append(ms(time.process_time() - cpu))
+    return walls, cpus
+
+
+def describe(walls: list[float], cpus: list[float], target: float) -> str:
+    median = statistics.median(walls)
+    verdict = "meets" if median <= target else "misses"
+    return (
+        f"median {median:7.0f} ms, worst {max(walls):7.0f} ms (CPU median {statistics.median(cpus):6.0f} ms)"
+        f"  -> {verdict} the {target:.0f} ms target"
+    )
+
+
+def viewers(url: str) -> list[tuple[str, Viewer]]:
+    store = Store(url)
+    try:
+        with store.read() as session:
+            admin = session.scalar(select(User.id).where(User.role == "admin").order_by(User.id).limit(1))
+            supervisor, cohort_trainees = session.execute(
+                select(CohortMember.user_id, func.count())
+                .select_from(CohortMember)
+                .join(User, User.id == CohortMember.user_id)
+                .where(User.role == "supervisor")
+                .group_by(CohortMember.user_id)
+                .order_by(CohortMember.user_id.desc())
+                .limit(1)
+            ).one()
+            trainees = session.scalar(select(func.count()).select_from(User).where(User.role == "trainee"))
+    finally:
+        store.dispose()
+    return [
+        (f"administrator, whole program ({trainees} trainees)", Viewer(admin, "admin")),
+        ("supervisor, one cohort", Viewer(supervisor, "supervisor")),
+    ]
+
+
+def bench_page(url: str, viewer: Viewer, runs: int) -> tuple[tuple, tuple]:
+    from streamlit.testing.v1 import AppTest
+
+    from ui import dashboard_view
+    from ui.context import get_services
+
+    os.environ["REPAIRLAB_DATABASE_URL"] = url
+    get_services.clear()
+    dashboard_view._services.clear()
+    app = AppTest.from_file(str(APP), default_timeout=300)
+    app.query_params.update({"viewer": str(viewer.user_id), "role": viewer.role})
+    app.run()  # imports, migrations check, first connection
+    if app.exception:
+        raise SystemExit(f"the dashboard raised: {app.exception}")
+
+    def clear() -> None:
+        dashboard_view._dashboard.clear()
+        dashboard_view._board.clear()
+        dashboard_view._cohorts.clear()
+        dashboard_view._scenarios.clear()
+
+    uncached = timed(app.run, runs, before=clear)
+    app.run()
+    cached = timed(app.run, runs)
+    get_services().store.dispose()
+    get_services.clear()
+    dashboard_view._services.clear()
+    return uncached, cached
+
+
+def bench_raw_vs_sql(url: str, viewer: Viewer, runs: int) -> None:
+    store = Store(url)
+    try:
+        with store.read_engine.connect() as connection:
+            walls, _ = timed(lambda: pd.read_sql(text(RAW_CHOICES), connection), max(1, runs // 2))
+            frame = pd.read_sql(text(RAW_CHOICES), connection)
+        raw = statistics.median(walls)
+        memory = frame.memory_usage(deep=True).sum() / 2**20
+        print(f"  raw choice table into pandas: {len(frame):,} rows ({memory:.0f} MiB) in median {raw:.0f} ms")
+        for method in ("auto", "window"):
+            analytics = AnalyticsService(store, method=method)
+            analytics.dashboard(viewer, Filters())
+            walls, cpus = timed(lambda a=analytics: a.dashboard(viewer, Filters()), runs)
+            sql = statistics.median(walls)
+            print(
+                f"  SQL aggregation ({method:6}): every dashboard aggregate in median {sql:.0f} ms "
+                f"(CPU {statistics.median(cpus):.0f} ms); raw read / aggregation = {raw / sql:.1f}x"
+            )
+    finally:
+        store.dispose()
+
+
+def bench_backend(name: str, url: str, args: argparse.Namespace) -> None:
+    print(f"\n== {name} ==")
+    began = time.perf_counter()
+    summary = generate(url, args.cohorts, args.trainees, args.attempts, args.seed, end=END)
+    print(
+        f"  demo data: {summary.trainees} trainees, {summary.attempts:,} attempts ({summary.completed:,} completed), "
+        f"{summary.steps:,} steps, {summary.choices:,} choices, written in {time.perf_counter() - began:.1f} s"
+    )
+    for label, viewer in viewers(url):
+        uncached, cached = bench_page(url, viewer, args.runs)
+        print(f"  dashboard rerun, {label}:")
+        print(f"    uncached: {describe(*uncached, UNCACHED_TARGET)}")
+        print(f"    cached:   {describe(*cached, CACHED_TARGET)}")
+    bench_raw_vs_sql(url, viewers(url)[0][1], args.runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--cohorts", type=int, default=10)
+    parser.add_argument("--trainees", type=int, default=50, help="trainees per cohort")
+    parser.add_argument("--attempts", type=int, default=40, help="attempts per trainee")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    load = os.getloadavg()
+    print(f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the start")
+    if args.backend in ("sqlite", "both"):
+        with sqlite_database(args.keep) as url:
+            bench_backend("SQLite", url, args)
+    if args.backend in ("postgres", "both"):
+        try:
+            with postgres_database() as url:
+                bench_backend("PostgreSQL", url, args)
+        except Exception as error:  # noqa: BLE001 - no server: say so and stop
+            if "connect" not in str(error).lower():
+                raise
+            print(f"\n== PostgreSQL ==\n  skipped: no server answered ({str(error).splitlines()[0]})")
+    load = os.getloadavg()
+    print(f"\nload average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
