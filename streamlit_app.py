@@ -7,7 +7,7 @@ again on its own, so the menu is a convenience, never the protection.
 import streamlit as st
 
 from repairlab.services.authoring import authoring_allowed
-from ui.context import current_account, current_user, get_services
+from ui.context import current_account, current_user, get_services, guests_allowed
 from ui.navigation import page
 
 st.set_page_config(page_title="Repair Lab", page_icon=":material/handshake:", layout="wide")
@@ -27,12 +27,15 @@ sections = {
         page("group_join", "Join a group session", ":material/groups:"),
     ],
 }
+no_admin_yet = not services.accounts.admin_exists()
 if staff:
     sections["Supervise"] = [
         page("group_host", "Run a group session", ":material/co_present:"),
         page("cohorts", "Cohorts", ":material/school:"),
         page("dashboard", "Dashboard", ":material/monitoring:"),
     ]
+elif no_admin_yet and guests_allowed():  # a single-machine install before any accounts exist
+    sections["Supervise"] = [page("group_host", "Run a group session", ":material/co_present:")]
 authoring = [page("authors", "Library check", ":material/rule:")]
 if authoring_allowed(user, services.settings):
     authoring.insert(0, page("authoring", "Authoring workspace", ":material/edit_document:"))
@@ -41,7 +44,7 @@ account_pages = [page("signin", "Sign in" if account is None else "Sign out", ":
 account_pages.append(page("account", "My account" if account else "Create an account", ":material/person:"))
 if role == "admin":
     account_pages.append(page("admin", "Administration", ":material/admin_panel_settings:"))
-if not services.accounts.admin_exists():
+if no_admin_yet:
     account_pages.append(page("setup", "First-time setup", ":material/build:"))
 sections["Account"] = account_pages
 

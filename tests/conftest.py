@@ -222,3 +222,20 @@ def practice(store: Store, catalog: Catalog) -> PracticeService:
 @pytest.fixture
 def trainee(practice: PracticeService) -> UserRef:
     return practice.create_guest("Test Trainee")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The test session's one headless Chromium (Playwright's sync API allows one per process)."""
+    from pathlib import Path
+
+    from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not installed at {CHROMIUM}; run scripts/install --browser")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()

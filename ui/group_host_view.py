@@ -174,7 +174,12 @@ def render_join_panel(info: SessionInfo, large: bool) -> None:
                 "REPAIRLAB_PUBLIC_URL, so that phones can join."
             )
     with right:
-        st.image(qr_png(link), width=360 if large else 160, caption="Join link as a QR code")
+        st.image(
+            qr_png(link),
+            width=360 if large else 160,
+            caption="Join link as a QR code",
+            alt=f"QR code of the join link {link}",
+        )
 
 
 @st.fragment(run_every="1.5s")
@@ -235,7 +240,7 @@ def render_session(groups: GroupService, user: UserRef, info: SessionInfo) -> No
     cohort = f" · cohort {info.cohort_name}" if info.cohort_name else ""
     st.caption(f"{info.mode_label.capitalize()} group session · {info.status}{cohort}")
     if info.is_open:
-        with st.expander("Join code and QR code", expanded=info.position == 0):
+        with st.expander("Join code and QR code", expanded=info.position == 0 and not info.revealed):
             render_join_panel(info, large=True)
     else:
         st.info(

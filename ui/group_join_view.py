@@ -21,11 +21,10 @@ from repairlab.charts.group import distribution_chart, group_balance_chart
 from repairlab.services.access import Viewer
 from repairlab.services.errors import Conflict, UserFacingError
 from repairlab.services.groups import GroupService, LiveToken, SessionInfo
-from repairlab.services.guests import guest_practice_allowed
 from repairlab.services.practice import UserRef
 from repairlab.services.progress import progress
 
-from .context import current_user, get_services, set_current_user
+from .context import current_user, get_services, guests_allowed, set_current_user
 from .debrief_view import ENDING_TITLES, render_debrief, show_chart
 
 REFRESH = "1.5s"
@@ -35,15 +34,6 @@ CODE_PARAM = "code"
 
 
 # -- shared with the host's page ---------------------------------------------------------
-
-
-def guests_allowed() -> bool:
-    settings = get_services().settings
-    try:
-        address = st.get_option("server.address")
-    except Exception:  # noqa: BLE001 - an unknown option means the default (all interfaces)
-        address = None
-    return guest_practice_allowed(settings.guest_practice, address)
 
 
 def group_service() -> GroupService:

@@ -8,6 +8,7 @@ from repairlab.charts.history import history_chart
 
 from .context import current_user, get_services
 from .debrief_view import show_chart
+from .group_join_view import group_service
 from .navigation import link
 
 STATUS_LABELS = {"in_progress": "In progress", "completed": "Completed"}
@@ -38,5 +39,10 @@ def render() -> None:
                 f"**{attempt.title}** · {attempt.started_at:%Y-%m-%d %H:%M} · {attempt.mode} · "
                 f"{STATUS_LABELS.get(attempt.status, attempt.status)}{score}{zone}{ending}"
             )
+            if attempt.mode == "group":
+                group = group_service().session_of_attempt(attempt.id)
+                if group:
+                    link("group_join", "Open the group session", group=group)
+                continue
             label = "Open the debrief" if attempt.status == "completed" else "Resume this attempt"
             link("play", label, attempt=attempt.id)

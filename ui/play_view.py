@@ -88,6 +88,14 @@ def render() -> None:
         return
     try:
         state = services.practice.load(attempt_id)
+        if state.mode == "group":
+            from .group_join_view import group_service
+
+            st.info("This attempt was played in a group session; its debrief is on the group's page.")
+            group = group_service().session_of_attempt(state.id)
+            if group:
+                link("group_join", "Open the group session", group=group)
+            return
         owner = services.practice.user_by_id(state.user_id)
         account = current_account()
         if owner is not None and owner.is_guest and guests_allowed():

@@ -21,11 +21,27 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# Any fixed number: replicas starting together take turns to migrate.
+MIGRATION_LOCK = 72_657_469
+
+
 def upgrade(store: Store, revision: str = "head") -> None:
     config = alembic_config(store.url)
-    with store.write_engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    if store.is_sqlite:  # BEGIN IMMEDIATE already serialises SQLite writers
+        with store.write_engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        return
+    with store.write_engine.connect() as lock:
+        lock.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+        lock.commit()
+        try:
+            with store.write_engine.connect() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+        finally:
+            lock.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+            lock.commit()
 
 
 def downgrade(store: Store, revision: str) -> None:

@@ -20,18 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (re-exported for other browser tests)
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("REPAIRLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 
 
 def free_port() -> int:
@@ -105,18 +96,6 @@ def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp
     app = start_app(tmp_path_factory.mktemp("app"))
     yield app
     app.stop()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not installed at {CHROMIUM}; run scripts/install --browser")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
