@@ -23,13 +23,17 @@ def wait_idle(page: Page) -> None:
 
 
 def continue_narration(page: Page) -> None:
+    """Press Continue until the page shows a decision or the debrief."""
+    continue_button = page.get_by_role("button", name="Continue", exact=True)
+    respond_button = page.get_by_role("button", name="Respond", exact=True)
+    debrief = page.get_by_role("heading", name=re.compile("^Debrief"))
     for _ in range(20):
-        wait_idle(page)
-        button = page.get_by_role("button", name="Continue", exact=True)
-        if button.count() == 0:
+        expect(continue_button.or_(respond_button).or_(debrief).first).to_be_visible()
+        if continue_button.count() == 0:
             return
-        button.click()
-        expect(button).to_have_count(0)
+        pressed = continue_button.element_handle()
+        pressed.click()
+        pressed.wait_for_element_state("hidden")  # replaced by the next step's content
 
 
 def respond(page: Page, choice_text: str) -> None:
