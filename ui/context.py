@@ -13,6 +13,8 @@ Who is using this browser session, in order of trust:
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from repairlab.services.access import Viewer
@@ -33,12 +35,36 @@ def get_services() -> Services:
     return build_services()
 
 
-def auth_configured() -> bool:
-    """True when an OIDC provider is configured under [auth] in secrets.toml."""
+RECHECK_SECONDS = 30  # how long a resolved identity is trusted before the database is asked again
+
+
+def _remembered(key: str, fingerprint: object, load):  # type: ignore[no-untyped-def]
+    """`load()`, reused for this browser session while `fingerprint` is unchanged and recent."""
+    cached = st.session_state.get(key)
+    now = time.monotonic()
+    if cached is not None and cached[0] == fingerprint and now - cached[1] < RECHECK_SECONDS:
+        return cached[2]
+    value = load()
+    st.session_state[key] = (fingerprint, now, value)
+    return value
+
+
+def forget_identity() -> None:
+    for key in ("_account_cache", "_guest_cache"):
+        st.session_state.pop(key, None)
+
+
+@st.cache_resource(show_spinner=False)
+def _secrets_have_auth() -> bool:
     try:
         return "auth" in st.secrets
     except Exception:  # no secrets file at all
         return False
+
+
+def auth_configured() -> bool:
+    """True when an OIDC provider is configured under [auth] in secrets.toml."""
+    return _secrets_have_auth()
 
 
 def guests_allowed() -> bool:
@@ -87,7 +113,7 @@ def current_account() -> Account | None:
     token = st.session_state.get(TOKEN_KEY) or st.query_params.get(TOKEN_PARAM)
     if not token:
         return None
-    account = get_services().signin.resolve(token)
+    account = _remembered("_account_cache", token, lambda: get_services().signin.resolve(token))
     if account is None:
         st.session_state.pop(TOKEN_KEY, None)
         if TOKEN_PARAM in st.query_params:
@@ -103,7 +129,7 @@ def current_guest() -> UserRef | None:
     public_id = st.session_state.get(GUEST_KEY) or st.query_params.get(GUEST_PARAM)
     if not public_id or not guests_allowed():
         return None
-    user = get_services().practice.user_by_public_id(public_id)
+    user = _remembered("_guest_cache", public_id, lambda: get_services().practice.user_by_public_id(public_id))
     if user is None or not user.is_guest:
         return None  # an account's public id is not a password
     st.session_state[GUEST_KEY] = user.public_id
@@ -136,6 +162,7 @@ def set_current_user(user: UserRef) -> None:
 
 def signed_in(result: SignedIn) -> int:
     """Keep a fresh local session; a guest's attempts move to the account. Returns how many moved."""
+    forget_identity()
     moved = 0
     guest = current_guest()
     if guest is not None and guest.id != result.account.id:
@@ -149,6 +176,7 @@ def signed_in(result: SignedIn) -> int:
 
 
 def sign_out() -> None:
+    forget_identity()
     token = st.session_state.pop(TOKEN_KEY, None) or st.query_params.get(TOKEN_PARAM)
     if token:
         get_services().signin.sign_out(token)

@@ -41,41 +41,78 @@ def _choice_text(state: AttemptState, outcome: ChoiceOutcome) -> str:
     return next((c.text for c in node.choices or [] if c.id == outcome.choice), outcome.choice)
 
 
+MESSAGE_KEY = "play_message"
+FRESH_STATE_KEY = "play_fresh_state"
+
+
+def _record(action, attempt_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Run a recording action in a widget callback, before the page reruns.
+
+    Recording in the callback makes each click one script run instead of two;
+    the state the service returns is handed to that run so it need not reload.
+    """
+    try:
+        st.session_state[FRESH_STATE_KEY] = action()
+    except Conflict as error:
+        st.session_state[MESSAGE_KEY] = ("info", str(error))
+    except UserFacingError as error:
+        st.session_state[MESSAGE_KEY] = ("error", str(error))
+
+
+def _on_respond(attempt_id: str, step: int, user_id: int, radio_key: str) -> None:
+    picked = st.session_state.get(radio_key)
+    if picked is None:
+        st.session_state[MESSAGE_KEY] = ("warning", "Pick one of the responses first.")
+        return
+    practice = get_services().practice
+    _record(lambda: practice.choose(attempt_id, step, picked, user_id), attempt_id)
+
+
+def _on_continue(attempt_id: str, step: int, user_id: int) -> None:
+    practice = get_services().practice
+    _record(lambda: practice.proceed(attempt_id, step, user_id), attempt_id)
+
+
+def fresh_state(attempt_id: str) -> AttemptState | None:
+    """The state recorded by this run's callback, if it is for this attempt."""
+    state = st.session_state.pop(FRESH_STATE_KEY, None)
+    return state if state is not None and state.id == attempt_id else None
+
+
+def show_message() -> None:
+    message = st.session_state.pop(MESSAGE_KEY, None)
+    if message:
+        kind, text = message
+        getattr(st, kind)(text)
+
+
 def render_node(state: AttemptState) -> None:
-    services = get_services()
     play = state.play
     node = play.node
+    show_message()
     st.markdown(node.text)
     if node.cue:
         st.caption(f"Nonverbal cue: {node.cue}")
     if play.kind == "narration":
-        if st.button("Continue", type="primary", key=f"continue-{play.step}"):
-            _act(lambda: services.practice.proceed(state.id, play.step, state.user_id))
+        st.button(
+            "Continue", type="primary", key=f"continue-{state.id}-{play.step}",
+            on_click=_on_continue, args=(state.id, play.step, state.user_id),
+        )
         return
     offered = state.offered_choices()
+    radio_key = f"pick-{state.id}-{play.step}"
     with st.form(f"choose-{play.step}"):
-        picked = st.radio(
+        st.radio(
             "How do you respond?",
             options=[choice.id for choice in offered],
             format_func={choice.id: choice.text for choice in offered}.get,
             index=None,
+            key=radio_key,
         )
-        if st.form_submit_button("Respond", type="primary"):
-            if picked is None:
-                st.warning("Pick one of the responses first.")
-            else:
-                _act(lambda: services.practice.choose(state.id, play.step, picked, state.user_id))
-
-
-def _act(action) -> None:  # type: ignore[no-untyped-def]
-    try:
-        action()
-    except Conflict as error:
-        st.toast(str(error))
-    except UserFacingError as error:
-        st.error(str(error))
-        return
-    st.rerun()
+        st.form_submit_button(
+            "Respond", type="primary",
+            on_click=_on_respond, args=(state.id, play.step, state.user_id, radio_key),
+        )
 
 
 def render() -> None:
@@ -87,7 +124,7 @@ def render() -> None:
         link("library", "Go to the scenario library")
         return
     try:
-        state = services.practice.load(attempt_id)
+        state = fresh_state(attempt_id) or services.practice.load(attempt_id)
         if state.mode == "group":
             from .group_join_view import group_service
 
