@@ -7,7 +7,7 @@ again on its own, so the menu is a convenience, never the protection.
 import streamlit as st
 
 from repairlab.services.authoring import authoring_allowed
-from ui.context import current_account, current_user, get_services, guests_allowed
+from ui.context import admin_exists, current_account, current_user, get_services, guests_allowed
 from ui.navigation import page
 
 st.set_page_config(page_title="Repair Lab", page_icon=":material/handshake:", layout="wide")
@@ -27,7 +27,7 @@ sections = {
         page("group_join", "Join a group session", ":material/groups:"),
     ],
 }
-no_admin_yet = not services.accounts.admin_exists()
+no_admin_yet = not admin_exists()
 if staff:
     sections["Supervise"] = [
         page("group_host", "Run a group session", ":material/co_present:"),

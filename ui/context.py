@@ -194,3 +194,11 @@ def identity_params() -> dict[str, str]:
         return {TOKEN_PARAM: token}
     public_id = st.session_state.get(GUEST_KEY)
     return {GUEST_PARAM: public_id} if public_id else {}
+
+
+def admin_exists() -> bool:
+    """Whether an administrator exists; once true it stays true, so it is asked only until then."""
+    services = get_services()
+    if not getattr(services, "admin_seen", False):
+        services.admin_seen = services.accounts.admin_exists()  # type: ignore[attr-defined]
+    return services.admin_seen  # type: ignore[attr-defined]

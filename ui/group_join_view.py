@@ -27,7 +27,7 @@ from repairlab.services.progress import progress
 from .context import current_user, get_services, guests_allowed, set_current_user
 from .debrief_view import ENDING_TITLES, render_debrief, show_chart
 
-REFRESH = "1.5s"
+REFRESH = "2s"  # trainees: the live check; 120 phones at 2 s stay within one process
 TOKEN_KEY = "group_live_token"
 GROUP_PARAM = "group"
 CODE_PARAM = "code"
@@ -219,26 +219,39 @@ def render_supervisor_paced(groups: GroupService, info: SessionInfo, user: UserR
     ids = [c.id for c in view.choices]
     if view.my_answer:
         st.success("Your answer is saved. You can change it until your supervisor reveals the results.")
+    radio_key = f"group-answer-{info.id}-{position.step}"
+    message = st.session_state.pop(ANSWER_MESSAGE_KEY, None)
+    if message:
+        getattr(st, message[0])(message[1])
     with st.form(f"answer-{position.step}"):
-        picked = st.radio(
+        st.radio(
             "How do you respond? (only you see your choice)",
             options=ids,
             format_func=by_id.get,
             index=ids.index(view.my_answer) if view.my_answer in ids else None,
-            key=f"group-answer-{info.id}-{position.step}",
+            key=radio_key,
         )
-        if st.form_submit_button("Submit my answer", type="primary"):
-            if picked is None:
-                st.warning("Pick one of the responses first.")
-            else:
-                try:
-                    groups.answer(info.id, user.id, position.step, picked)
-                except Conflict as error:
-                    st.toast(str(error))
-                except UserFacingError as error:
-                    st.error(str(error))
-                    return
-                st.rerun()
+        # Recorded in the callback, before the page reruns: one script run per answer.
+        st.form_submit_button(
+            "Submit my answer", type="primary",
+            on_click=_submit_answer, args=(info.id, user.id, position.step, radio_key),
+        )
+
+
+ANSWER_MESSAGE_KEY = "group_answer_message"
+
+
+def _submit_answer(session_id: str, user_id: int, step: int, radio_key: str) -> None:
+    picked = st.session_state.get(radio_key)
+    if picked is None:
+        st.session_state[ANSWER_MESSAGE_KEY] = ("warning", "Pick one of the responses first.")
+        return
+    try:
+        group_service().answer(session_id, user_id, step, picked)
+    except Conflict as error:
+        st.session_state[ANSWER_MESSAGE_KEY] = ("info", str(error))
+    except UserFacingError as error:
+        st.session_state[ANSWER_MESSAGE_KEY] = ("error", str(error))
 
 
 def render_own_debrief(groups: GroupService, info: SessionInfo, user: UserRef) -> None:

@@ -95,7 +95,7 @@ def render_node(state: AttemptState) -> None:
         st.caption(f"Nonverbal cue: {node.cue}")
     if play.kind == "narration":
         st.button(
-            "Continue", type="primary", key=f"continue-{state.id}-{play.step}",
+            "Continue", type="primary", key=f"continue-{play.step}",
             on_click=_on_continue, args=(state.id, play.step, state.user_id),
         )
         return
