@@ -74,7 +74,7 @@ def balance_chart(
 
     fig = Draft()
     base_layout(fig, title=title, height=HEIGHT, show_legend=bool(comparison))
-    _zones(fig, rubric, x_dim, y_dim)
+    draw_zones(fig, rubric, x_dim, y_dim)
 
     # Spread points that share exact coordinates on a small ring, keeping each on its zone's side.
     everyone = [o.scores for o in outcomes] + [o.scores for o in comparison or []]
@@ -190,7 +190,7 @@ def balance_chart(
 # -- parts -----------------------------------------------------------------
 
 
-def _zones(fig: Draft, rubric: Rubric, x_dim: Dimension, y_dim: Dimension) -> None:
+def draw_zones(fig: Draft, rubric: Rubric, x_dim: Dimension, y_dim: Dimension) -> None:
     """One shaded rectangle per zone, split at each axis midpoint, its label inside."""
     spans = {
         "low": (x_dim.min - PAD, x_dim.midpoint),

@@ -22,11 +22,8 @@ from . import Chart
 from ._style import (
     BLUE,
     INK,
-    MUTED,
     SMALL,
     VERMILLION,
-    ZONE_IDEAL_TINT,
-    ZONE_TINTS,
     Draft,
     bar,
     base_layout,
@@ -37,6 +34,7 @@ from ._style import (
     plural,
     scatter,
 )
+from .balance import draw_zones
 
 PAD = 0.3
 PATTERNS = ("", "/", "x", ".", "\\", "+", "-", "|")
@@ -187,7 +185,7 @@ def group_balance_chart(
     x_dim, y_dim = rubric.dimensions[x_id], rubric.dimensions[y_id]
     fig = Draft()
     base_layout(fig, title=title, height=600, show_legend=True)
-    _zones(fig, rubric, x_dim, y_dim)
+    draw_zones(fig, rubric, x_dim, y_dim)  # the same backdrop as a trainee's balance chart
     points = list(points)
     placed = _spread([(float(p.scores[x_id]), float(p.scores[y_id])) for p in points], x_dim, y_dim)
     for followed, name, symbol, colour in (
@@ -281,53 +279,6 @@ def _balance_alt(rubric: Rubric, points: Sequence[PointLike]) -> str:
             + "."
         )
     return f"Balance chart of the group's {plural(total, 'answer')}, {axes}: {where}.{tail}"
-
-
-def _zones(fig: Draft, rubric: Rubric, x_dim: Dimension, y_dim: Dimension) -> None:
-    spans = {"low": (x_dim.min - PAD, x_dim.midpoint), "high": (x_dim.midpoint, x_dim.max + PAD)}
-    y_spans = {"low": (y_dim.min - PAD, y_dim.midpoint), "high": (y_dim.midpoint, y_dim.max + PAD)}
-    ideal_zone = rubric.zone_of(rubric.ideal)
-    tints = iter(ZONE_TINTS)
-    for zone_id, zone in rubric.zones.items():
-        x0, x1 = spans[zone.x]
-        y0, y1 = y_spans[zone.y]
-        tint = ZONE_IDEAL_TINT if zone_id == ideal_zone else next(tints, ZONE_TINTS[-1])
-        fig.add_shape(
-            type="rect",
-            x0=x0,
-            x1=x1,
-            y0=y0,
-            y1=y1,
-            xref="x",
-            yref="y",
-            layer="below",
-            fillcolor=tint,
-            line={"width": 0},
-        )
-        fig.add_annotation(
-            name=f"zone:{zone_id}",
-            text=f"<b>{esc(zone.label)}</b>",
-            x=(x0 + x1) / 2,
-            y=y1 - 0.2 if zone.y == "high" else y0 + 0.2,
-            xref="x",
-            yref="y",
-            showarrow=False,
-            font={"size": 15, "color": INK},
-            opacity=0.9,
-        )
-    for x0, x1, y0, y1 in (
-        (x_dim.midpoint, x_dim.midpoint, y_dim.min - PAD, y_dim.max + PAD),
-        (x_dim.min - PAD, x_dim.max + PAD, y_dim.midpoint, y_dim.midpoint),
-    ):
-        fig.add_shape(
-            type="line",
-            x0=x0,
-            x1=x1,
-            y0=y0,
-            y1=y1,
-            layer="below",
-            line={"color": MUTED, "width": 1, "dash": "dot"},
-        )
 
 
 def _spread(
