@@ -99,7 +99,7 @@ def generate_scenario(nodes: int = 500, seed: int = 7) -> str:
     for i in range(inner):
         out.append(f"  n{i}:")
         out.append("    text: |")
-        out.append(f"      \"{_SENTENCE}\" (moment {i})")
+        out.append(f'      "{_SENTENCE}" (moment {i})')
         if i % 5 == 0:
             out.append("    cue: She folds her arms and glances toward the door.")
         if i % 3 == 2:
@@ -114,13 +114,11 @@ def generate_scenario(nodes: int = 500, seed: int = 7) -> str:
         for c, scores in enumerate(_ZONE_SCORES):
             out.append(f"      - id: c{c}-{rng.randrange(1000)}")
             out.append(
-                f"        text: \"Option {c} at moment {i}: I noticed I looked at the clock while you "
-                "were telling me about your father, and I wonder how that landed.\""
+                f'        text: "Option {c} at moment {i}: I noticed I looked at the clock while you '
+                'were telling me about your father, and I wonder how that landed."'
             )
             out.append(
-                "        scores: {"
-                + ", ".join(f"{name}: {value}" for name, value in scores.items())
-                + "}"
+                "        scores: {" + ", ".join(f"{name}: {value}" for name, value in scores.items()) + "}"
             )
             out.append(f"        strategies: {_STRATEGIES[c]}")
             if c == 2 and i % 2:
@@ -230,8 +228,10 @@ def bench_playthroughs(walks: int, seed: int = 2024) -> None:
     elapsed = time.perf_counter() - start
     print(f"(c) {walks:,} random play-throughs over {len(scenarios)} bundled scenario(s):")
     print(f"    {elapsed:.2f} s, {walks / elapsed:,.0f} play-throughs/s, {choices / elapsed:,.0f} choices/s")
-    print(f"    {choices:,} choices, {steps:,} actions; endings: "
-          + ", ".join(f"{kind} {count:,}" for kind, count in sorted(endings.items())))
+    print(
+        f"    {choices:,} choices, {steps:,} actions; endings: "
+        + ", ".join(f"{kind} {count:,}" for kind, count in sorted(endings.items()))
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

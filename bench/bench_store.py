@@ -42,7 +42,9 @@ from repairlab.db.tables import AttemptStep  # noqa: E402
 from repairlab.services.catalog import Catalog  # noqa: E402
 from repairlab.services.practice import AttemptState, PracticeService  # noqa: E402
 
-DEFAULT_PG = os.environ.get("REPAIRLAB_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_PG = (
+    os.environ.get("REPAIRLAB_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 @dataclass
@@ -164,11 +166,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=32, help="concurrent writer threads (default 32)")
     parser.add_argument("--attempts", type=int, default=10, help="attempts played per thread (default 10)")
-    parser.add_argument("--postgres-url", default=DEFAULT_PG, help="server to create the temporary database on")
+    parser.add_argument(
+        "--postgres-url", default=DEFAULT_PG, help="server to create the temporary database on"
+    )
     parser.add_argument("--no-postgres", action="store_true", help="benchmark SQLite only")
     args = parser.parse_args(argv)
 
-    backends: list[tuple[str, Callable[[], object]]] = [("SQLite (temp file, WAL, synchronous=FULL)", sqlite_database)]
+    backends: list[tuple[str, Callable[[], object]]] = [
+        ("SQLite (temp file, WAL, synchronous=FULL)", sqlite_database)
+    ]
     if not args.no_postgres:
         backends.append(("PostgreSQL (temp database)", lambda: postgres_database(args.postgres_url)))
     print(f"{args.threads} writer threads x {args.attempts} attempts of the bundled scenarios each")

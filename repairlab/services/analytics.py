@@ -16,18 +16,24 @@ Who sees what (the rules of `access.py`, applied in every WHERE clause):
 The population of every aggregate is the **completed** attempts of trainees
 enrolled in a visible cohort (optionally one cohort, one scenario, and a
 range of completion dates). Nothing here loads every row: each aggregate is
-one ``SELECT ... GROUP BY`` (with window functions for medians, first/latest
-attempts and path transitions), and the largest result has one row per
-(period, scenario version, node, choice). What a choice *means* (its repair
-strategies, zone and per-dimension scores) comes from the scenario version it
-was played on (`analytics_versions`), so per-dimension means are weighted sums
-over those grouped counts: exactly the mean of the stored step scores, which
-the tests check against a direct ``AVG`` over ``step_scores``.
+one ``SELECT ... GROUP BY`` over the per-attempt summaries
+(`analytics_summary`, table ``analytics_attempts``: one narrow row per
+completed attempt with its periods precomputed and keys to the path it took
+and to the multiset of its responses' zones), brought up to date before the
+queries run. The largest result has one row per (trainee, period). Response
+counts are attempts grouped by path (a few hundred groups) times the
+responses on each path; zones per period likewise through the zone
+multisets; no query joins the tens of thousands of steps to their attempts.
+What a choice *means* (its repair strategies, zone and per-dimension scores)
+comes from the scenario version it was played on (`analytics_versions`), so
+per-dimension means are weighted sums over those grouped counts: exactly the
+mean of the stored step scores, which the tests check against a direct
+``AVG`` over ``step_scores``, and every aggregate is checked against the same
+aggregate computed straight from ``attempts`` and ``attempt_steps``.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,17 +41,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
 import pandas as pd
-from sqlalchemy import ColumnElement, case, func, or_, select, text
+from sqlalchemy import ColumnElement, String, Text, and_, case, cast, func, or_, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from engine import Rubric
 
 from ..db import Store
-from ..db.tables import Attempt, AttemptStep, Cohort, CohortMember, ScenarioVersion, User, as_utc, utcnow
+from ..db.tables import Attempt, Cohort, CohortMember, ScenarioVersion, User, as_utc, utcnow
+from ..db.tables_analytics import AttemptSummary as S
 from . import audit
 from .access import TRAINEE, Actor, Viewer, actor, cohort_scope, record_scope
-from .analytics_sql import GRAINS, Grain, median_of_ranked, middle_rows, percentile_median, period
+from .analytics_sql import GRAINS, Grain, median_of_ranked, middle_rows, percentile_median
+from .analytics_summary import DICTIONARIES, AnalyticsSummary
 from .analytics_versions import VERSIONS, VersionCache, VersionInfo
 from .errors import Forbidden, NotFound, UserFacingError
 
@@ -196,6 +204,21 @@ def day_bounds(filters: Filters) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
+def _people_in_scope(who: Actor, filters: Filters, user_id: ColumnElement[int]) -> list[ColumnElement[bool]]:
+    """Supervisors and admins: trainees enrolled in a cohort within `cohort_scope` (one cohort if
+    filtered), who are also within `record_scope`, or whose personal data was deleted (anonymous,
+    aggregate only). Trainees: themselves (`record_scope`)."""
+    if who.is_admin or who.is_supervisor:
+        enrolled = select(CohortMember.user_id).where(
+            CohortMember.role == TRAINEE, cohort_scope(who, CohortMember.cohort_id)
+        )
+        if filters.cohort_id is not None:
+            enrolled = enrolled.where(CohortMember.cohort_id == filters.cohort_id)
+        deleted = select(User.id).where(User.deleted_at.is_not(None))
+        return [user_id.in_(enrolled), or_(record_scope(who, user_id), user_id.in_(deleted))]
+    return [record_scope(who, user_id)]
+
+
 def population(who: Actor, filters: Filters, completed: bool = True) -> list[ColumnElement[bool]]:
     """WHERE conditions on `Attempt` for what `who` may analyse under `filters`.
 
@@ -204,20 +227,7 @@ def population(who: Actor, filters: Filters, completed: bool = True) -> list[Col
     `record_scope`, or whose personal data was deleted (anonymous, aggregate
     only). Trainees: their own attempts (`record_scope`).
     """
-    conditions: list[ColumnElement[bool]] = []
-    if who.is_admin or who.is_supervisor:
-        enrolled = select(CohortMember.user_id).where(
-            CohortMember.role == TRAINEE, cohort_scope(who, CohortMember.cohort_id)
-        )
-        if filters.cohort_id is not None:
-            enrolled = enrolled.where(CohortMember.cohort_id == filters.cohort_id)
-        deleted = select(User.id).where(User.deleted_at.is_not(None))
-        conditions += [
-            Attempt.user_id.in_(enrolled),
-            or_(record_scope(who, Attempt.user_id), Attempt.user_id.in_(deleted)),
-        ]
-    else:
-        conditions.append(record_scope(who, Attempt.user_id))
+    conditions = _people_in_scope(who, filters, Attempt.user_id)
     if completed:
         conditions += [Attempt.status == "completed", Attempt.score.is_not(None)]
     if filters.scenario_id:
@@ -229,6 +239,76 @@ def population(who: Actor, filters: Filters, completed: bool = True) -> list[Col
     if end is not None:
         conditions.append(moment < end)
     return conditions
+
+
+def summary_population(
+    who: Actor, filters: Filters, dialect: str = "sqlite", session: Session | None = None
+) -> list[ColumnElement[bool]]:
+    """`population(who, filters)` as WHERE conditions on the summaries (`AttemptSummary`: one row per
+    completed attempt with a score; see `analytics_summary`).
+
+    An administrator's whole program is nearly every row, so two things keep it cheap:
+
+    * given a `session`, it first checks (one pass over ~500 trainee ids) whether *every* trainee
+      with a summary is in scope; if so the scope condition holds for every row and is left out,
+      instead of being evaluated for each of the 20,000 rows by each query;
+    * otherwise, on SQLite, the condition is written on ``user_id + 0`` (same value, no index):
+      SQLite, which has no statistics, would look the trainees up one by one through an index on
+      ``user_id``, whereas scanning the index that already has each query's GROUP BY order and
+      every column it reads is several times faster.
+
+    A supervisor's or one cohort's trainees are few: given a `session`, their ids are read first
+    and written into the queries (`_ids_in_scope`).
+    """
+    everyone = who.is_admin and filters.cohort_id is None
+    analyst_view = who.is_admin or who.is_supervisor
+    if everyone and session is not None and _all_in_scope(session, who, filters):
+        conditions = []
+    elif not everyone and analyst_view and session is not None and (ids := _ids_in_scope(session, who, filters)) is not None:
+        conditions = [S.user_id.in_(ids)]
+    else:
+        user_id = S.user_id + 0 if everyone and dialect == "sqlite" else S.user_id
+        conditions = _people_in_scope(who, filters, user_id)
+    if filters.scenario_id:
+        conditions.append(S.scenario_id == filters.scenario_id)
+    start, end = day_bounds(filters)
+    if start is not None:
+        conditions.append(S.completed_at >= start)
+    if end is not None:
+        conditions.append(S.completed_at < end)
+    return conditions
+
+
+def _ids_in_scope(session: Session, who: Actor, filters: Filters, limit: int = 2000) -> list[int] | None:
+    """The trainees in scope of a supervisor or of one cohort, as a list of ids (None if more than
+    `limit`): with the ids written out, both databases know how few rows qualify and read just
+    theirs through the summaries' index on ``user_id`` (PostgreSQL cannot estimate the nested
+    scope subqueries and would scan every summary for each query)."""
+    ids = session.connection().execute(
+        select(CohortMember.user_id)
+        .where(*_people_in_scope(who, filters, CohortMember.user_id))
+        .group_by(CohortMember.user_id)
+        .order_by(CohortMember.user_id)
+        .limit(limit + 1)
+    ).scalars().all()
+    return None if len(ids) > limit else list(ids)
+
+
+def _all_in_scope(session: Session, who: Actor, filters: Filters) -> bool:
+    """True if every trainee who has a summary is within `_people_in_scope` (e.g. an administrator,
+    no cohort filter, and no one practising outside a cohort)."""
+    users = select(S.user_id.label("user_id")).group_by(S.user_id).subquery()
+    outside = session.connection().execute(
+        select(func.count()).select_from(users).where(~and_(*_people_in_scope(who, filters, users.c.user_id)))
+    ).scalar()
+    return not outside
+
+
+def period_column(grain: Grain) -> ColumnElement[str]:
+    """The summary's precomputed period (the same text `analytics_sql.period` computes in SQL)."""
+    if grain not in GRAINS:
+        raise ValueError(f"unknown period grain {grain!r}")
+    return S.month if grain == "month" else S.week
 
 
 def analyst(session: Session, viewer: Viewer | None, filters: Filters | None = None) -> Actor:
@@ -267,11 +347,11 @@ def people(session: Session, user_ids: Iterable[int]) -> dict[int, Person]:
     ids = sorted(set(user_ids))
     found: dict[int, Person] = {}
     for chunk in _chunks(ids, 900):
-        for row in session.execute(
+        for row in session.connection().execute(
             select(User.id, User.display_name, User.pseudonym, User.username, User.email, User.deleted_at).where(
                 User.id.in_(chunk)
             )
-        ):
+        ).all():
             found[row.id] = Person(
                 row.id, row.display_name, row.pseudonym or f"Trainee #{row.id}", row.username, row.email,
                 row.deleted_at is not None,
@@ -292,7 +372,7 @@ def cohort_names(session: Session, who: Actor, user_ids: Iterable[int]) -> dict[
         )
         if who.is_admin or who.is_supervisor:
             query = query.where(cohort_scope(who, Cohort.id))
-        for user_id, name in session.execute(query):
+        for user_id, name in session.connection().execute(query).all():
             names[user_id].append(name)
     return names
 
@@ -302,8 +382,18 @@ def _chunks(items: list, size: int) -> Iterable[list]:
         yield items[index : index + size]
 
 
-def _iso_day(moment: datetime | None) -> str | None:
-    return None if moment is None else as_utc(moment).strftime("%Y-%m-%d")
+def _iso_day(moment: datetime | str | None) -> str | None:
+    """The UTC day of a time (a datetime, or SQLite's stored UTC text)."""
+    if moment is None or isinstance(moment, str):
+        return moment[:10] if moment else None
+    return as_utc(moment).astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def _median(listed: str) -> float:
+    """The median of a comma-separated list of numbers (as `statistics.median`)."""
+    values = sorted(map(float, listed.split(",")))
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 # -- the service ----------------------------------------------------------------------------------
@@ -315,6 +405,8 @@ class AnalyticsService:
         method: str = "auto",
     ) -> None:
         self.store = store
+        self.summary = AnalyticsSummary(store)
+        self.dictionaries = DICTIONARIES
         self.versions = versions or VERSIONS
         self.clock = clock
         if method not in ("auto", "window"):
@@ -349,26 +441,33 @@ class AnalyticsService:
             ).all()
             return [CohortOption(i, name, year, int(n)) for i, name, year, n in rows]
 
-    def scenarios(self, viewer: Viewer | None, filters: Filters | None = None) -> list[tuple[str, str]]:
+    def scenarios(
+        self, viewer: Viewer | None, filters: Filters | None = None, version: tuple | None = None
+    ) -> list[tuple[str, str]]:
         """(scenario id, title) of the scenarios with completed attempts in scope."""
         filters = Filters(cohort_id=filters.cohort_id) if filters else Filters()
+        self.summary.refresh(version or self.data_version())
         with self.store.read() as session:
             who = analyst(session, viewer, filters)
             ids = [
                 s
                 for (s,) in session.execute(
-                    select(Attempt.scenario_id).where(*population(who, filters)).group_by(Attempt.scenario_id)
+                    select(S.scenario_id).where(*summary_population(who, filters, self.dialect, session)).group_by(S.scenario_id)
                 )
             ]
             return sorted(self._titles(session, ids).items(), key=lambda item: item[1].lower())
 
     def data_version(self) -> tuple:
-        """Changes whenever anything an aggregate depends on changes (for cache keys); one statement."""
+        """Changes whenever anything an aggregate depends on changes (for cache keys); one statement.
+
+        Every part is answered from an index in well under a millisecond (count(*) from the
+        b-tree's own count, the maxima from the indexes on updated_at and reflection_at).
+        """
         scalar = lambda column: select(column).scalar_subquery()  # noqa: E731
         with self.store.read() as session:
-            row = session.execute(
+            row = session.connection().execute(
                 select(
-                    scalar(func.count(Attempt.id)),
+                    select(func.count()).select_from(Attempt).scalar_subquery(),
                     scalar(func.max(Attempt.updated_at)),
                     scalar(func.max(Attempt.reflection_at)),
                     scalar(func.count(CohortMember.user_id)),
@@ -381,12 +480,18 @@ class AnalyticsService:
 
     # -- the dashboard ------------------------------------------------------------------------------
 
-    def dashboard(self, viewer: Viewer | None, filters: Filters, pseudonymous: bool = False) -> Dashboard:
+    def dashboard(
+        self, viewer: Viewer | None, filters: Filters, pseudonymous: bool = False, version: tuple | None = None
+    ) -> Dashboard:
+        """Every chart's data. `version`: `data_version()` if the caller just read it (saves a query)."""
+        # The summaries are brought up to date first, outside the read transaction below, whose
+        # snapshot must include them.
+        self.summary.refresh(version or self.data_version())
         with self.store.read() as session:
             who = analyst(session, viewer, filters)
             self._tune(session)
-            where = population(who, filters)
-            p = period(Attempt.completed_at, filters.grain, self.dialect)
+            where = summary_population(who, filters, self.dialect, session)
+            p = period_column(filters.grain)
             trainee_rows, growth_rows, cohort_periods = self._attempt_aggregates(session, where, p)
             grouped = self._choice_groups(session, where)
             versions = self.versions.get(session, {h for h, _, _, _ in grouped})
@@ -394,9 +499,7 @@ class AnalyticsService:
             zone_labels = dict(zone_order(rubric)) if rubric else {}
             zone_periods = self._zone_periods(session, where, p, zone_labels)
             scenarios = self._scenario_summary(session, where)
-            in_progress = session.scalar(
-                select(func.count()).where(*population(who, filters, completed=False), Attempt.status != "completed")
-            )
+            in_progress = self._in_progress(session, who, filters)
             transitions = (
                 self._transitions(session, where, filters.scenario_id, versions, grouped) if filters.scenario_id else None
             )
@@ -433,6 +536,24 @@ class AnalyticsService:
             pseudonymous=pseudonymous,
         )
 
+    def _in_progress(self, session: Session, who: Actor, filters: Filters) -> int:
+        """Attempts not completed, as `population(who, filters, completed=False)` counts them.
+
+        Written so both backends find the few unfinished attempts through the index on status
+        (``status != x`` as two ranges) rather than visiting every trainee's attempts.
+        """
+        everyone = who.is_admin and filters.cohort_id is None and self.dialect == "sqlite"
+        conditions = _people_in_scope(who, filters, Attempt.user_id + 0 if everyone else Attempt.user_id)
+        if filters.scenario_id:
+            conditions.append(Attempt.scenario_id == filters.scenario_id)
+        start, end = day_bounds(filters)
+        if start is not None:
+            conditions.append(Attempt.started_at >= start)
+        if end is not None:
+            conditions.append(Attempt.started_at < end)
+        unfinished = or_(Attempt.status < "completed", Attempt.status > "completed")  # != "completed"
+        return int(session.connection().execute(select(func.count()).where(*conditions, unfinished)).scalar() or 0)
+
     def _tune(self, session: Session) -> None:
         """PostgreSQL: room to hash-aggregate the step groups in memory (this transaction only)."""
         if self.dialect == "postgresql":
@@ -447,112 +568,128 @@ class AnalyticsService:
         `bench/bench_analytics.py`): plain GROUP BY queries, with SQLite's
         documented "bare column" rule (in a query with a single ``max()`` or
         ``min()``, other columns come from that row) and ``group_concat`` score
-        lists for medians on SQLite, and ordered ``array_agg`` plus
-        ``percentile_cont`` on PostgreSQL. ``method="window"`` does it all in one
-        pass of window functions, on either backend.
+        lists for medians on SQLite; on PostgreSQL ordered ``array_agg`` for
+        each period's latest and first attempt and ``string_agg`` score lists
+        (one query; `_percentile_medians` is the SQL-only alternative, used for
+        a trainee's cohort median). ``method="window"`` does it all in one pass
+        of window functions, on either backend. Both read the summaries' covering
+        indexes (``user_id, month|week, completed_at, score, attempt_id``).
         """
         if self.method == "window":
             picked = self._attempt_pass(session, where, p)
             trainee = [
-                TraineePeriod(r.user_id, r.period, int(r.n_up), float(r.mean_up), r.id) for r in picked if r.rn_up == 1
+                TraineePeriod(r.user_id, r.period, int(r.n_up), float(r.mean_up), r.attempt_id) for r in picked if r.rn_up == 1
             ]
             firsts = {r.user_id: r for r in picked if r.n_u >= 2 and r.first_rn == 1}
             lasts = {r.user_id: r for r in picked if r.n_u >= 2 and r.first_rn == r.n_u}
             growth = [
-                GrowthRow(u, int(f.n_u), f.id, float(f.score), f.completed_at, lasts[u].id, float(lasts[u].score),
+                GrowthRow(u, int(f.n_u), f.attempt_id, float(f.score), f.completed_at, lasts[u].attempt_id,
+                          float(lasts[u].score),
                           lasts[u].completed_at)
                 for u, f in firsts.items()
             ]
             return trainee, growth, _window_medians(picked)
-        count, mean = func.count(), func.avg(Attempt.score)
+        count, mean = func.count(), func.avg(S.score)
         if self.dialect == "sqlite":
             # Two scans: per (trainee, period) with the latest attempt (bare columns of max()) and
             # the period's scores (for the medians); per trainee with the first attempt (min()).
+            # Times stay text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC): only their day is shown.
             trainee, latest, scores = [], {}, defaultdict(list)
-            for u, per, n, m, at, attempt_id, score, listed in session.execute(
+            for u, per, n, m, at, attempt_id, score, listed in session.connection().execute(
                 select(
-                    Attempt.user_id, p, count, mean, func.max(Attempt.completed_at), Attempt.id, Attempt.score,
-                    func.group_concat(Attempt.score),
+                    S.user_id, p, count, mean, type_coerce(func.max(S.completed_at), String), S.attempt_id, S.score,
+                    func.group_concat(S.score),
                 )
                 .where(*where)
-                .group_by(Attempt.user_id, p)
-            ):
+                .group_by(S.user_id, p)
+            ).all():
                 trainee.append(TraineePeriod(u, per, int(n), float(m), attempt_id))
-                if u not in latest or per > latest[u][0]:
+                if u not in latest or (per or "") > (latest[u][0] or ""):
                     latest[u] = (per, attempt_id, float(score), at)
                 scores[per].append((u, listed))
             growth = [
                 GrowthRow(u, int(n), fid, float(fscore), fat, *latest[u][1:])
-                for u, n, fat, fid, fscore in session.execute(
-                    select(Attempt.user_id, count, func.min(Attempt.completed_at), Attempt.id, Attempt.score)
+                for u, n, fat, fid, fscore in session.connection().execute(
+                    select(S.user_id, count, type_coerce(func.min(S.completed_at), String), S.attempt_id, S.score)
                     .where(*where)
-                    .group_by(Attempt.user_id)
+                    .group_by(S.user_id)
                     .having(count >= 2)
-                )
+                ).all()
             ]
             medians = [
-                (per, statistics.median(float(v) for _, listed in groups for v in listed.split(",")),
-                 sum(listed.count(",") + 1 for _, listed in groups), len(groups))
+                (per, _median(",".join(listed for _, listed in groups)), sum(listed.count(",") + 1 for _, listed in groups),
+                 len(groups))
                 for per, groups in sorted(scores.items())
             ]
             return trainee, growth, pd.DataFrame(medians, columns=COHORT_PERIOD_COLUMNS)
-        newest = func.array_agg(aggregate_order_by(Attempt.id, Attempt.completed_at.desc(), Attempt.id.desc()))
-        trainee = [
-            TraineePeriod(u, per, int(n), float(m), attempt_id)
-            for u, per, n, m, attempt_id in session.execute(
-                select(Attempt.user_id, p, count, mean, newest[1]).where(*where).group_by(Attempt.user_id, p)
-            )
-        ]
-        order_up = (Attempt.completed_at, Attempt.id)
-        order_down = (Attempt.completed_at.desc(), Attempt.id.desc())
+        # PostgreSQL: one GROUP BY (trainee, period) gives the means, each period's latest and first
+        # attempt (ordered array_agg) and its scores as text (exact: PostgreSQL prints the shortest
+        # text that reads back as the same double), whose medians per period are taken in Python,
+        # as on SQLite. Growth takes each trainee's first and latest attempt from those rows and
+        # looks their scores and times up by id.
+        newest = func.array_agg(aggregate_order_by(S.attempt_id, S.completed_at.desc(), S.attempt_id.desc()))[1]
+        oldest = func.array_agg(aggregate_order_by(S.attempt_id, S.completed_at, S.attempt_id))[1]
+        trainee, scores = [], defaultdict(list)
+        first: dict[int, tuple[str, str]] = {}
+        latest: dict[int, tuple[str, str]] = {}
+        attempts: dict[int, int] = defaultdict(int)
+        for u, per, n, m, newest_id, oldest_id, listed in session.connection().execute(
+            select(S.user_id, p, count, mean, newest, oldest, func.string_agg(cast(S.score, Text), ","))
+            .where(*where)
+            .group_by(S.user_id, p)
+        ).all():
+            trainee.append(TraineePeriod(u, per, int(n), float(m), newest_id))
+            attempts[u] += int(n)
+            if u not in latest or (per or "") > (latest[u][0] or ""):
+                latest[u] = (per, newest_id)
+            if u not in first or (per or "") < (first[u][0] or ""):
+                first[u] = (per, oldest_id)
+            scores[per].append(listed)
+        growing = sorted(u for u, n in attempts.items() if n >= 2)
+        known: dict[str, tuple] = {}
+        for chunk in _chunks([i for u in growing for i in (first[u][1], latest[u][1])], 900):
+            for attempt_id, score, at in session.connection().execute(
+                select(S.attempt_id, S.score, S.completed_at).where(S.attempt_id.in_(chunk))
+            ).all():
+                known[attempt_id] = (float(score), at)
         growth = [
-            GrowthRow(u, int(n), fid, float(fs), fat, lid, float(ls), lat)
-            for u, n, fid, fs, fat, lid, ls, lat in session.execute(
-                select(
-                    Attempt.user_id,
-                    count,
-                    func.array_agg(aggregate_order_by(Attempt.id, *order_up))[1],
-                    func.array_agg(aggregate_order_by(Attempt.score, *order_up))[1],
-                    func.min(Attempt.completed_at),
-                    func.array_agg(aggregate_order_by(Attempt.id, *order_down))[1],
-                    func.array_agg(aggregate_order_by(Attempt.score, *order_down))[1],
-                    func.max(Attempt.completed_at),
-                )
-                .where(*where)
-                .group_by(Attempt.user_id)
-                .having(count >= 2)
-            )
+            GrowthRow(u, attempts[u], first[u][1], *known[first[u][1]], latest[u][1], *known[latest[u][1]])
+            for u in growing
         ]
-        return trainee, growth, self._medians(session, where, p)
+        medians = [
+            (per, _median(",".join(groups)), sum(listed.count(",") + 1 for listed in groups), len(groups))
+            for per, groups in sorted(scores.items(), key=lambda item: item[0] or "")
+        ]
+        return trainee, growth, pd.DataFrame(medians, columns=COHORT_PERIOD_COLUMNS)
 
     def _attempt_pass(self, session: Session, where: list, p: ColumnElement) -> list:
         """One pass over the completed attempts, ranked by window functions, keeping only the rows
         some chart needs: each trainee's latest attempt per period (with the period's mean and
         count), each trainee's first and latest attempt, and the middle one or two attempts of each
         period by score (whose mean is the period's median)."""
-        up = {"partition_by": (Attempt.user_id, p)}
+        up = {"partition_by": (S.user_id, p)}
         ranked = (
             select(
-                Attempt.user_id,
-                Attempt.id,
-                Attempt.score,
-                Attempt.completed_at,
+                S.user_id,
+                S.attempt_id,
+                S.score,
+                S.completed_at,
                 p.label("period"),
-                func.row_number().over(**up, order_by=(Attempt.completed_at.desc(), Attempt.id.desc())).label("rn_up"),
+                func.row_number().over(**up, order_by=(S.completed_at.desc(), S.attempt_id.desc())).label("rn_up"),
                 func.count().over(**up).label("n_up"),
-                func.avg(Attempt.score).over(**up).label("mean_up"),
+                func.avg(S.score).over(**up).label("mean_up"),
                 func.row_number()
-                .over(partition_by=Attempt.user_id, order_by=(Attempt.completed_at, Attempt.id))
+                .over(partition_by=S.user_id, order_by=(S.completed_at, S.attempt_id))
                 .label("first_rn"),
-                func.count().over(partition_by=Attempt.user_id).label("n_u"),
-                func.row_number().over(partition_by=p, order_by=(Attempt.score, Attempt.id)).label("rn_p"),
+                func.count().over(partition_by=S.user_id).label("n_u"),
+                func.row_number().over(partition_by=p, order_by=(S.score, S.attempt_id)).label("rn_p"),
                 func.count().over(partition_by=p).label("n_p"),
             )
             .where(*where)
             .subquery()
         )
         r = ranked.c
-        return session.execute(
+        return session.connection().execute(
             select(ranked).where(
                 or_(
                     r.rn_up == 1,
@@ -565,8 +702,8 @@ class AnalyticsService:
 
     def _percentile_medians(self, session: Session, where: list, p: ColumnElement) -> pd.DataFrame:
         """PostgreSQL's percentile_cont per period (the alternative to the window medians)."""
-        rows = session.execute(
-            select(p, percentile_median(Attempt.score), func.count(), func.count(func.distinct(Attempt.user_id)))
+        rows = session.connection().execute(
+            select(p, percentile_median(S.score), func.count(), func.count(func.distinct(S.user_id)))
             .where(*where)
             .group_by(p)
             .order_by(p)
@@ -580,9 +717,9 @@ class AnalyticsService:
         ranked = (
             select(
                 p.label("period"),
-                Attempt.user_id,
-                Attempt.score,
-                func.row_number().over(partition_by=p, order_by=(Attempt.score, Attempt.id)).label("rn"),
+                S.user_id,
+                S.score,
+                func.row_number().over(partition_by=p, order_by=(S.score, S.attempt_id)).label("rn"),
                 func.count().over(partition_by=p).label("n"),
             )
             .where(*where)
@@ -598,7 +735,7 @@ class AnalyticsService:
             .group_by(ranked.c.period)
             .order_by(ranked.c.period)
         )
-        rows = [(per, float(median), int(n), int(t)) for per, median, n, t in session.execute(query)]
+        rows = [(per, float(median), int(n), int(t)) for per, median, n, t in session.connection().execute(query).all()]
         return pd.DataFrame(rows, columns=COHORT_PERIOD_COLUMNS)
 
     def _medians(self, session: Session, where: list, p: ColumnElement) -> pd.DataFrame:
@@ -607,45 +744,52 @@ class AnalyticsService:
         if self.dialect == "postgresql":
             return self._percentile_medians(session, where, p)
         rows = []
-        for per, n, trainees, scores in session.execute(
-            select(p, func.count(), func.count(func.distinct(Attempt.user_id)), func.group_concat(Attempt.score))
+        for per, n, trainees, scores in session.connection().execute(
+            select(p, func.count(), func.count(func.distinct(S.user_id)), func.group_concat(S.score))
             .where(*where)
             .group_by(p)
             .order_by(p)
-        ):
-            rows.append((per, statistics.median(float(s) for s in scores.split(",")), int(n), int(trainees)))
+        ).all():
+            rows.append((per, _median(scores), int(n), int(trainees)))
         return pd.DataFrame(rows, columns=COHORT_PERIOD_COLUMNS)
 
     def _choice_groups(self, session: Session, where: list) -> list[tuple[str, str, str, int]]:
-        """(version, node, choice, picks): the one pass over the steps every response chart uses."""
-        return [
-            (content_hash, node, choice, int(n))
-            for content_hash, node, choice, n in session.execute(
-                select(Attempt.content_hash, AttemptStep.node_id, AttemptStep.choice_id, func.count())
-                .select_from(AttemptStep)
-                .join(Attempt, Attempt.id == AttemptStep.attempt_id)
-                .where(*where, AttemptStep.choice_id.is_not(None))
-                .group_by(Attempt.content_hash, AttemptStep.node_id, AttemptStep.choice_id)
-            )
-        ]
+        """(version, node, choice, picks): every response chart's counts.
+
+        SQL groups the attempts by the path they took (20,000 attempts, a few hundred paths); each
+        path's steps come from the shared path dictionary (`analytics_summary.DICTIONARIES`), so the
+        counts per response are the path counts times the responses on each path. No query touches
+        the steps of individual attempts.
+        """
+        rows = session.connection().execute(
+            select(S.path_id, func.count()).where(*where).group_by(S.path_id)
+        ).all()
+        paths = self.dictionaries.paths(session, [path_id for path_id, _ in rows])
+        picks: dict[tuple[str, str, str], int] = defaultdict(int)
+        for path_id, n in rows:
+            info = paths.get(path_id)
+            for node, choice, _, _ in info.steps if info else ():
+                if choice is not None:
+                    picks[(info.content_hash, node, choice)] += int(n)  # type: ignore[union-attr]
+        return [(content_hash, node, choice, n) for (content_hash, node, choice), n in sorted(picks.items())]
 
     def _zone_periods(self, session: Session, where: list, p: ColumnElement, labels: dict[str, str]) -> pd.DataFrame:
-        """Responses (choices) per period and zone."""
+        """Responses (choices) per period and zone: SQL counts attempts per (period, zone multiset);
+        each multiset's zone counts come from the shared zone-set dictionary."""
         order = {z: i for i, z in enumerate(labels)}
-        rows = sorted(
-            (
-                (per, zone or "unknown", labels.get(zone, zone or "unknown"), int(n))
-                for per, zone, n in session.execute(
-                    select(p, AttemptStep.zone, func.count())
-                    .select_from(AttemptStep)
-                    .join(Attempt, Attempt.id == AttemptStep.attempt_id)
-                    .where(*where, AttemptStep.choice_id.is_not(None))
-                    .group_by(p, AttemptStep.zone)
-                )
-            ),
+        rows = session.connection().execute(
+            select(p, S.zones_id, func.count()).where(*where).group_by(p, S.zones_id)
+        ).all()
+        sets = self.dictionaries.zone_sets(session, [zones_id for _, zones_id, _ in rows])
+        totals: dict[tuple[str, str], int] = defaultdict(int)
+        for per, zones_id, n in rows:
+            for zone, k in sets.get(zones_id, ()):
+                totals[(per, zone)] += int(n) * k
+        data = sorted(
+            ((per, zone or "unknown", labels.get(zone, zone or "unknown"), n) for (per, zone), n in totals.items()),
             key=lambda r: (r[0], order.get(r[1], 99), r[1]),
         )
-        return pd.DataFrame(rows, columns=ZONE_COLUMNS)
+        return pd.DataFrame(data, columns=ZONE_COLUMNS)
 
     def _rubric(self, session: Session, versions: dict[str, VersionInfo], grouped: list[tuple]) -> Rubric | None:
         """The rubric of the version with the most choices in scope (else the newest stored one)."""
@@ -661,16 +805,16 @@ class AnalyticsService:
         return self.versions.get(session, [newest])[newest].rubric
 
     def _scenario_summary(self, session: Session, where: list) -> pd.DataFrame:
-        rows = session.execute(
+        rows = session.connection().execute(
             select(
-                Attempt.scenario_id,
+                S.scenario_id,
                 func.count(),
-                func.count(func.distinct(Attempt.user_id)),
-                func.avg(Attempt.score),
-                func.avg(case((Attempt.ending == "repaired", 1.0), else_=0.0)),
+                func.count(func.distinct(S.user_id)),
+                func.avg(S.score),
+                func.avg(case((S.ending == "repaired", 1.0), else_=0.0)),
             )
             .where(*where)
-            .group_by(Attempt.scenario_id)
+            .group_by(S.scenario_id)
         ).all()
         titles = self._titles(session, [r[0] for r in rows])
         data = [
@@ -683,26 +827,18 @@ class AnalyticsService:
     def _transitions(
         self, session: Session, where: list, scenario_id: str, versions: dict[str, VersionInfo], grouped: list[tuple]
     ) -> pd.DataFrame:
-        following = func.lead(AttemptStep.node_id).over(
-            partition_by=AttemptStep.attempt_id, order_by=AttemptStep.step_no
-        )
-        steps = (
-            select(
-                AttemptStep.node_id.label("source"),
-                AttemptStep.choice_id.label("choice"),
-                following.label("target"),
-                Attempt.ending.label("ending"),
-            )
-            .select_from(AttemptStep)
-            .join(Attempt, Attempt.id == AttemptStep.attempt_id)
-            .where(*where, Attempt.scenario_id == scenario_id)
-            .subquery()
-        )
-        rows = session.execute(
-            select(steps.c.source, steps.c.choice, steps.c.target, steps.c.ending, func.count()).group_by(
-                steps.c.source, steps.c.choice, steps.c.target, steps.c.ending
-            )
+        counted = session.connection().execute(
+            select(S.path_id, S.ending, func.count())
+            .where(*where, S.scenario_id == scenario_id)
+            .group_by(S.path_id, S.ending)
         ).all()
+        paths = self.dictionaries.paths(session, [path_id for path_id, _, _ in counted])
+        steps: dict[tuple, int] = defaultdict(int)  # (source, choice, target or None, ending) -> attempts
+        for path_id, ending, n in counted:
+            info = paths.get(path_id)
+            for node, choice, _, following in info.steps if info else ():
+                steps[(node, choice, following, ending)] += int(n)
+        rows = [(*key, n) for key, n in steps.items()]
         info = _main_version(versions, scenario_id, grouped)
         links: dict[tuple[str, str], dict] = {}
         for source, choice, target, ending, n in rows:
@@ -738,11 +874,11 @@ class AnalyticsService:
         if not ids:
             return {}
         titles: dict[str, str] = {}
-        rows = session.execute(
+        rows = session.connection().execute(
             select(ScenarioVersion.scenario_id, ScenarioVersion.title)
             .where(ScenarioVersion.scenario_id.in_(ids))
             .order_by(ScenarioVersion.created_at)
-        )
+        ).all()
         for scenario_id, title in rows:
             titles[scenario_id] = title  # the newest version's title wins
         return titles
@@ -800,19 +936,20 @@ class AnalyticsService:
     def trainee_trend(self, viewer: Viewer | None, grain: Grain = "month", scenario_id: str | None = None) -> Trend:
         """Own per-period mean score, and the anonymous median of the trainee's cohorts."""
         filters = Filters(scenario_id=scenario_id, grain=grain)
+        self.summary.refresh(self.data_version())
         with self.store.read() as session:
             who = actor(session, viewer)
-            p = period(Attempt.completed_at, grain, self.dialect)
-            own_where = [*population(_as_trainee(who), filters), Attempt.user_id == who.user_id]
+            p = period_column(grain)
+            own_where = [*summary_population(_as_trainee(who), filters, self.dialect), S.user_id == who.user_id]
             window = {"partition_by": p}
             ranked = (
                 select(
                     p.label("period"),
-                    Attempt.id.label("attempt_id"),
-                    func.avg(Attempt.score).over(**window).label("mean_score"),
+                    S.attempt_id,
+                    func.avg(S.score).over(**window).label("mean_score"),
                     func.count().over(**window).label("attempts"),
                     func.row_number()
-                    .over(**window, order_by=(Attempt.completed_at.desc(), Attempt.id.desc()))
+                    .over(**window, order_by=(S.completed_at.desc(), S.attempt_id.desc()))
                     .label("rn"),
                 )
                 .where(*own_where)
@@ -821,9 +958,9 @@ class AnalyticsService:
             own = pd.DataFrame(
                 [
                     (per, float(mean), int(n), attempt_id)
-                    for per, attempt_id, mean, n, _ in session.execute(
+                    for per, attempt_id, mean, n, _ in session.connection().execute(
                         select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.period)
-                    )
+                    ).all()
                 ],
                 columns=OWN_COLUMNS,
             )
@@ -834,12 +971,7 @@ class AnalyticsService:
             peers = select(CohortMember.user_id).where(
                 CohortMember.cohort_id.in_(my_cohorts), CohortMember.role == TRAINEE
             )
-            peer_where = [
-                Attempt.user_id.in_(peers),
-                Attempt.status == "completed",
-                Attempt.score.is_not(None),
-                *([Attempt.scenario_id == scenario_id] if scenario_id else []),
-            ]
+            peer_where = [S.user_id.in_(peers), *([S.scenario_id == scenario_id] if scenario_id else [])]
             cohort = self._medians(session, peer_where, p) if names else pd.DataFrame(columns=COHORT_PERIOD_COLUMNS)
         cohort = cohort[cohort["trainees"] >= MIN_PEERS].reset_index(drop=True)
         return Trend(own=own, cohort=cohort, cohorts=names, grain=grain)
@@ -890,13 +1022,21 @@ def _window_medians(picked: list) -> pd.DataFrame:
 
 
 def _trainee_periods(rows: list, persons: dict[int, Person], pseudonymous: bool) -> pd.DataFrame:
-    data = [
-        (persons[r.user_id].key(), persons[r.user_id].label(pseudonymous), r.period, r.mean_score, r.attempts,
-         r.attempt_id)
-        for r in rows
-        if not persons[r.user_id].deleted
-    ]
-    return pd.DataFrame(data, columns=TRAINEE_PERIOD_COLUMNS)
+    shown = [r for r in rows if not persons[r.user_id].deleted]
+    return _frame(
+        TRAINEE_PERIOD_COLUMNS,
+        [persons[r.user_id].key() for r in shown],
+        [persons[r.user_id].label(pseudonymous) for r in shown],
+        [r.period for r in shown],
+        [r.mean_score for r in shown],
+        [r.attempts for r in shown],
+        [r.attempt_id for r in shown],
+    )
+
+
+def _frame(columns: list[str], *values: list) -> pd.DataFrame:
+    """A frame built column by column (much faster than from a list of row tuples)."""
+    return pd.DataFrame(dict(zip(columns, values, strict=True)), columns=columns)
 
 
 def _growth(rows: list[GrowthRow], persons: dict[int, Person], pseudonymous: bool) -> pd.DataFrame:

@@ -2,7 +2,11 @@
 
 * **Periods.** A timestamp's week (starting Monday) or month, as the text
   ``YYYY-MM-DD`` of the period's first day, in UTC, identical on both
-  backends so results compare and cache the same way.
+  backends so results compare and cache the same way. The dashboard reads
+  them precomputed from the per-attempt summaries
+  (`analytics_summary.month_of` / `week_of`, tested to equal `period` on both
+  backends); `period` remains the definition, and what the tests compare the
+  summaries with.
 * **Medians.** PostgreSQL has ``percentile_cont(0.5) WITHIN GROUP (ORDER BY
   x)``; SQLite has no median at all. The portable way used on SQLite (and
   available on PostgreSQL for comparison) ranks the rows of each group with

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -191,9 +193,10 @@ def test_scores_over_time_draws_thin_trainee_lines_a_thick_median_and_counts(tra
     assert median.line.width > 3 * lines.line.width and median.marker.symbol == "diamond"
     assert list(median.y) == [21.74, 100.0] and list(median.text) == ["n=3", "n=1"]
     assert list(counts.y) == [3, 1] and counts.yaxis == "y2"
-    # one polyline per trainee, separated by a gap; each point carries its attempt id first
-    assert list(lines.x) == ["2025-01-01", "2025-02-01", None, "2025-01-01"]
-    assert [row[0] for row in lines.customdata] == ["att-a1-jan", "att-a1-feb", None, "att-a2-jan"]
+    # one polyline per trainee, separated by a gap (no x, no y); each point carries its attempt id first
+    assert list(lines.x) == ["2025-01-01", "2025-02-01", "", "2025-01-01"]
+    assert math.isnan(lines.y[2]) and list(lines.y[:2]) == [21.7, 100.0] and lines.connectgaps is False
+    assert [row[0] for row in lines.customdata] == ["att-a1-jan", "att-a1-feb", "", "att-a2-jan"]
     assert lines.customdata[0][1] == "Ada &lt;b&gt;Alpha&lt;/b&gt;"  # names are shown as text
     assert list(chart.table.columns) == ["Period", "Series", "Score", "Attempts", "Trainees"]
     assert chart.table.iloc[0].tolist() == ["Jan 2025", "Cohort median", 21.7, 3, 2]

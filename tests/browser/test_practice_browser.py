@@ -69,7 +69,7 @@ def test_a_trainee_plays_to_the_debrief_surviving_a_reload_and_sees_the_balance_
     page.get_by_role("button", name="Save name").click()
     expect(page.get_by_text("Practising as", exact=False).first).to_be_visible()
     title = library.scenarios[SCENARIO].title
-    page.get_by_role("button", name=f"Start {title}").click()
+    page.get_by_role("button", name=f"Start {title}", disabled=False).click()
     expect(page).to_have_url(re.compile(r"/play\?.*attempt="))
     respond(page, texts[0])
     expect(page.get_by_text("Feedback on your last response")).to_be_visible()
@@ -134,7 +134,7 @@ def test_killing_the_server_mid_attempt_loses_no_choice_and_the_trainee_resumes(
         page.goto(app.url)
         page.get_by_label("Your name or a nickname").fill("Kim")
         page.get_by_role("button", name="Save name").click()
-        page.get_by_role("button", name=f"Start {library.scenarios[SCENARIO].title}").click()
+        page.get_by_role("button", name=f"Start {library.scenarios[SCENARIO].title}", disabled=False).click()
         expect(page).to_have_url(re.compile(r"/play\?.*attempt="))
         respond(page, texts[0])
         expect(page.get_by_text("Feedback on your last response")).to_be_visible()

@@ -5,6 +5,7 @@ from sqlalchemy import create_engine
 
 from repairlab.db import tables_groups  # noqa: F401 - group sessions (0004)
 from repairlab.db.tables import Base
+from repairlab.db.tables_analytics import AttemptSummary  # noqa: F401 - analytics summaries (0005)
 from repairlab.db.tables_authoring import PublishedScenario  # noqa: F401 - published_scenarios (0003)
 
 config = context.config
