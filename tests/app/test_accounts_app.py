@@ -410,10 +410,7 @@ def test_a_guest_sees_how_to_sign_in_and_can_register_with_an_invite_code(
     field(guest, "Your name or a nickname").input("Gus")
     press(guest, "Save name")
     play_to_the_end(guest, app_env)
-    try:
-        open_page(guest, "account")
-    except ValueError:
-        pytest.skip("streamlit_app.py does not register the account page for visitors yet")
+    open_page(guest, "account")
     assert "You are practising as the guest **Gus**" in texts(guest)
 
     field(guest, "Invite code").input("NOPE-NOPE")

@@ -214,9 +214,6 @@ def test_the_page_is_closed_when_authoring_is_off_and_nobody_is_a_supervisor(
 
 
 def test_the_app_router_serves_the_authoring_page(app_env: Path) -> None:
-    router = (ROOT / "streamlit_app.py").read_text()
-    if '"authoring"' not in router:  # page("authoring", ...) in the router
-        pytest.skip("streamlit_app.py does not register ui/pages/authoring.py yet")
     app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
     run(app)
     app.switch_page("ui/pages/authoring.py")

@@ -25,15 +25,6 @@ HARNESS = Path(__file__).with_name("app_harness.py")
 ROUTER = ROOT / "streamlit_app.py"
 
 
-def router_has_group_pages() -> bool:
-    """Whether the real router registers the group pages and every page it names exists yet."""
-    import re
-
-    source = ROUTER.read_text(encoding="utf-8")
-    names = re.findall(r"""page\(\s*["']([a-z_]+)["']""", source)
-    return "group_join" in names and all((ROOT / "ui" / "pages" / f"{name}.py").exists() for name in names)
-
-
 @pytest.fixture
 def shared_db(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     """The one database every simulated person's app uses (plus a Store for the test to look with)."""
@@ -67,7 +58,7 @@ def person(shared_db: Store) -> Callable[..., AppTest]:
         router instead, which shows every page to everyone (to test the page's
         own access checks).
         """
-        real = not harness and router_has_group_pages()
+        real = not harness
         app = AppTest.from_file(str(ROUTER if real else HARNESS), default_timeout=30)
         if token:
             app.query_params["s"] = token

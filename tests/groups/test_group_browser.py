@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,62 +21,25 @@ from sqlalchemy import func, select
 from repairlab.db import Store
 from repairlab.db.tables import Attempt
 from repairlab.db.tables_groups import GroupAnswer, GroupSession
-from tests.browser.conftest import RunningApp, free_port, start_app, wait_healthy
+from tests.browser.conftest import RunningApp, start_app
 
 from .conftest import EXAMPLE, make_user
-from .test_group_app import router_has_group_pages
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
-HARNESS = Path(__file__).with_name("app_harness.py")
 OWN_IT = "I started fifteen minutes late today and I didn't say anything about it."
 GROVEL = "I'm so sorry, I feel terrible, I'm usually never late."
 LIVE = 20_000  # ms: a live fragment (1.5 s) plus a rerun, with room for a busy machine
 
 
 def launch(workdir: Path, database_url: str) -> RunningApp:
-    """The real app when its router has the group pages, else the test router (same pages, same URLs)."""
+    """The real app on a library of the bundled rubric and the small example scenario."""
     library = workdir / "library"
     if not library.exists():
         library.mkdir(parents=True)
         shutil.copyfile(ROOT / "scenarios" / "rubric.yaml", library / "rubric.yaml")
         shutil.copyfile(ROOT / "docs" / "format-example.yaml", library / f"{EXAMPLE}.yaml")
-    if router_has_group_pages():
-        return start_app(workdir, database_url=database_url)
-    port = free_port()
-    env = {
-        **__import__("os").environ,
-        "REPAIRLAB_DATABASE_URL": database_url,
-        "REPAIRLAB_SCENARIOS": str(library),
-    }
-    log = workdir / f"streamlit-{port}.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(HARNESS),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process, log)
-    except Exception:
-        process.kill()
-        raise
-    return RunningApp(url, process, library, workdir / "app.db", env, log)
+    return start_app(workdir, database_url=database_url)
 
 
 @pytest.fixture
