@@ -7,14 +7,14 @@ again on its own, so the menu is a convenience, never the protection.
 import streamlit as st
 
 from repairlab.services.authoring import authoring_allowed
-from ui.context import admin_exists, current_account, current_user, get_services, guests_allowed
+from ui.context import admin_exists, current_account, current_guest, get_services, guests_allowed
 from ui.navigation import page
 
 st.set_page_config(page_title="Repair Lab", page_icon=":material/handshake:", layout="wide")
 
 services = get_services()
-user = current_user()
 account = current_account()
+user = account.ref if account else current_guest()
 role = account.role if account else None
 staff = role in ("supervisor", "admin")
 

@@ -448,6 +448,7 @@ class AuthoringService:
             raise Conflict(
                 f"Someone published '{scenario.id}' at the same moment. Check again and review the changes."
             ) from None
+        self.catalog.expire()  # this process serves the new version at once
         return record
 
     def list_published(self, scenario_id: str | None = None) -> list[PublishedRecord]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,9 +62,18 @@ def published_display_path(scenario_id: str, version_no: int) -> str:
 
 
 class Catalog:
-    def __init__(self, store: Store, root: Path) -> None:
+    """`recheck_seconds`: how long the folder and the published table are trusted unchanged.
+
+    A page asks the catalog several times per rerun (entries, broken files, rubric); with a
+    short window those calls share one check of the disk and the database instead of each
+    globbing the folder and querying. 0 checks on every call (tests that edit files use it).
+    """
+
+    def __init__(self, store: Store, root: Path, recheck_seconds: float = 0.0) -> None:
         self.store = store
         self.root = Path(root)
+        self.recheck_seconds = recheck_seconds
+        self._checked_at = float("-inf")
         self._lock = threading.Lock()
         self._signature: tuple | None = None
         self._library: Library | None = None
@@ -79,10 +89,8 @@ class Catalog:
 
     def _folder_signature(self) -> tuple:
         try:
-            return tuple(
-                (p.name, p.stat().st_mtime_ns, p.stat().st_size)
-                for p in sorted(self.root.glob("*.y*ml"))
-            )
+            stats = [(p.name, p.stat()) for p in sorted(self.root.glob("*.y*ml"))]
+            return tuple((name, stat.st_mtime_ns, stat.st_size) for name, stat in stats)
         except OSError:
             return ()
 
@@ -135,8 +143,14 @@ class Catalog:
         self._published_entries, self._published_broken = entries, broken
         return True
 
+    def expire(self) -> None:
+        """Check the folder and the published table again on the next call."""
+        self._checked_at = float("-inf")
+
     def library(self) -> Library:
         """The library folder as loaded (published scenarios are not part of it)."""
+        if self._library is not None and time.monotonic() - self._checked_at < self.recheck_seconds:
+            return self._library
         signature = self._folder_signature()
         published = self._published_signature()
         with self._lock:
@@ -158,6 +172,7 @@ class Catalog:
                 if self._load_published(self._library.rubric):
                     self._published_key = published
                 self._entries = {**self._folder_entries, **self._published_entries}
+            self._checked_at = time.monotonic()
             return self._library
 
     def entries(self) -> list[CatalogEntry]:

@@ -19,6 +19,9 @@ from .privacy import PrivacyService
 from .records import RecordsService
 from .signin import SignInPolicy, SignInService
 
+# A scenario edited on disk or published by another replica is served within this many seconds.
+CATALOG_RECHECK_SECONDS = 2.0
+
 
 @dataclass
 class Services:
@@ -38,7 +41,7 @@ def build_services(settings: Settings | None = None) -> Services:
     settings = settings or Settings.from_env()
     store = Store(settings.database_url)
     store.upgrade()
-    catalog = Catalog(store, settings.scenarios_path)
+    catalog = Catalog(store, settings.scenarios_path, recheck_seconds=CATALOG_RECHECK_SECONDS)
     practice = PracticeService(store, catalog)
     accounts = AccountService(store)
     return Services(
