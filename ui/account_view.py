@@ -195,17 +195,7 @@ def render_visitor() -> None:
     services = get_services()
     with st.form("register"):
         code = st.text_input("Invite code", max_chars=40, placeholder="K7QM-4XPA")
-        username = st.text_input(
-            "Username", max_chars=200, autocomplete="username",
-            help="3-64 characters: letters a-z, digits, dots, hyphens, underscores.",
-        )
-        display_name = st.text_input("Your name", max_chars=300)
-        email = st.text_input("Email (optional)", max_chars=400, autocomplete="email")
-        password = st.text_input(
-            "Password", type="password", max_chars=1024, autocomplete="new-password",
-            help="At least 12 characters; a few unrelated words work well.",
-        )
-        repeat = st.text_input("Password again", type="password", max_chars=1024, autocomplete="new-password")
+        username, display_name, email, password, repeat = new_account_fields()
         if st.form_submit_button("Create my account", type="primary"):
             if password != repeat:
                 st.error("The two passwords are not the same; no account was created.")
@@ -222,3 +212,23 @@ def render_visitor() -> None:
                 message += f" Your {moved} guest attempt(s) are now part of it."
             st.session_state[FLASH_KEY] = message
             st.rerun()
+
+
+def new_account_fields() -> tuple[str, str, str, str, str]:
+    """The fields of a new account inside the caller's form: username, name, email, password twice.
+
+    Lengths are capped above what the services accept, so an over-long value gets the
+    service's message instead of being cut silently.
+    """
+    username = st.text_input(
+        "Username", max_chars=200, autocomplete="username",
+        help="3-64 characters: letters a-z, digits, dots, hyphens, underscores.",
+    )
+    display_name = st.text_input("Your name", max_chars=300)
+    email = st.text_input("Email (optional)", max_chars=400, autocomplete="email")
+    password = st.text_input(
+        "Password", type="password", max_chars=1024, autocomplete="new-password",
+        help="At least 12 characters; a few unrelated words work well.",
+    )
+    repeat = st.text_input("Password again", type="password", max_chars=1024, autocomplete="new-password")
+    return username, display_name, email, password, repeat

@@ -7,6 +7,7 @@ import streamlit as st
 from repairlab.services.errors import UserFacingError
 from repairlab.services.library_filter import filter_entries
 
+from .account_view import show_flash
 from .context import current_user, get_services, guests_allowed, set_current_user
 from .navigation import go, link
 
@@ -52,9 +53,7 @@ def render() -> None:
         "and see where your choices fall between accountability and over-apology."
     )
     user = current_user()
-    flash = st.session_state.pop("flash", None)
-    if flash:
-        st.success(flash)
+    show_flash()
     if user is not None:
         st.markdown(f"Practising as **{user.display_name}**.")
     elif guests_allowed():

@@ -10,10 +10,9 @@ import streamlit as st
 
 from repairlab.services.errors import UserFacingError
 
+from .account_view import FLASH_KEY, new_account_fields
 from .context import client_key, current_account, get_services, signed_in
 from .navigation import link
-
-FLASH_KEY = "flash"
 
 
 def render() -> None:
@@ -33,17 +32,7 @@ def render() -> None:
         "cohorts and trainee accounts."
     )
     with st.form("first-admin"):
-        username = st.text_input(
-            "Username", max_chars=200, autocomplete="username",
-            help="3-64 characters: letters a-z, digits, dots, hyphens, underscores.",
-        )
-        display_name = st.text_input("Your name", max_chars=300)
-        email = st.text_input("Email (optional)", max_chars=400, autocomplete="email")
-        password = st.text_input(
-            "Password", type="password", max_chars=1024, autocomplete="new-password",
-            help="At least 12 characters; a few unrelated words work well.",
-        )
-        repeat = st.text_input("Password again", type="password", max_chars=1024, autocomplete="new-password")
+        username, display_name, email, password, repeat = new_account_fields()
         if st.form_submit_button("Create the administrator", type="primary"):
             if password != repeat:
                 st.error("The two passwords are not the same; nothing was created.")

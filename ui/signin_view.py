@@ -7,6 +7,7 @@ import streamlit as st
 from repairlab.services.errors import UserFacingError
 from repairlab.services.signin import TooManyAttempts
 
+from .account_view import FLASH_KEY
 from .context import (
     auth_configured,
     client_key,
@@ -57,7 +58,7 @@ def render() -> None:
             else:
                 moved = signed_in(result)
                 if moved:
-                    st.session_state["flash"] = f"Your {moved} guest attempt(s) are now part of your account."
+                    st.session_state[FLASH_KEY] = f"Your {moved} guest attempt(s) are now part of your account."
                 go("library")
     guest = current_guest()
     if guest is not None:
