@@ -149,26 +149,7 @@ def balance_chart(
     else:
         empty_notice(fig, "No choices made yet")
 
-    fig.update_xaxes(
-        title={"text": esc(x_dim.label)},
-        range=[x_dim.min - PAD, x_dim.max + PAD],
-        tickmode="linear",
-        tick0=x_dim.min,
-        dtick=1,
-        zeroline=False,
-        showgrid=True,
-        fixedrange=True,
-    )
-    fig.update_yaxes(
-        title={"text": esc(y_dim.label)},
-        range=[y_dim.min - PAD, y_dim.max + PAD],
-        tickmode="linear",
-        tick0=y_dim.min,
-        dtick=1,
-        zeroline=False,
-        showgrid=True,
-        fixedrange=True,
-    )
+    draw_axes(fig, x_dim, y_dim)
 
     table = pd.DataFrame(
         [
@@ -188,6 +169,21 @@ def balance_chart(
 
 
 # -- parts -----------------------------------------------------------------
+
+
+def draw_axes(fig: Draft, x_dim: Dimension, y_dim: Dimension) -> None:
+    """Both rubric axes: whole-number ticks over each dimension's range, no zooming."""
+    for dim, update in ((x_dim, fig.update_xaxes), (y_dim, fig.update_yaxes)):
+        update(
+            title={"text": esc(dim.label)},
+            range=[dim.min - PAD, dim.max + PAD],
+            tickmode="linear",
+            tick0=dim.min,
+            dtick=1,
+            zeroline=False,
+            showgrid=True,
+            fixedrange=True,
+        )
 
 
 def draw_zones(fig: Draft, rubric: Rubric, x_dim: Dimension, y_dim: Dimension) -> None:

@@ -34,7 +34,7 @@ from ._style import (
     plural,
     scatter,
 )
-from .balance import draw_zones
+from .balance import draw_axes, draw_zones
 
 PAD = 0.3
 PATTERNS = ("", "/", "x", ".", "\\", "+", "-", "|")
@@ -223,17 +223,7 @@ def group_balance_chart(
         )
     if not points:
         empty_notice(fig, "No answers yet")
-    for dim, update in ((x_dim, fig.update_xaxes), (y_dim, fig.update_yaxes)):
-        update(
-            title={"text": esc(dim.label)},
-            range=[dim.min - PAD, dim.max + PAD],
-            tickmode="linear",
-            tick0=dim.min,
-            dtick=1,
-            zeroline=False,
-            showgrid=True,
-            fixedrange=True,
-        )
+    draw_axes(fig, x_dim, y_dim)
     table = pd.DataFrame(
         [
             {
