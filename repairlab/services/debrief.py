@@ -40,6 +40,17 @@ class Debrief:
     outcomes: list[ChoiceOutcome]
 
 
+_BEST_PATHS: dict[str, Playthrough] = {}
+
+
+def best_path_of(state: AttemptState) -> Playthrough:
+    """The best path of the attempt's scenario version, played once per version and process."""
+    best = _BEST_PATHS.get(state.content_hash)
+    if best is None:
+        best = _BEST_PATHS[state.content_hash] = best_path(state.scenario, state.rubric)
+    return best
+
+
 def build_debrief(state: AttemptState) -> Debrief:
     scenario, rubric, play = state.scenario, state.rubric, state.play
     report = play.report()
@@ -71,6 +82,6 @@ def build_debrief(state: AttemptState) -> Debrief:
         ending_debrief=ending_node.debrief,
         rows=rows,
         strategies=strategies,
-        best=best_path(scenario, rubric),
+        best=best_path_of(state),
         outcomes=list(report.choices),
     )
