@@ -12,8 +12,9 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
 from engine import Choice, PlayError, Playthrough, Rubric, Scenario
@@ -157,7 +158,7 @@ class PracticeService:
             )
             return self._state(attempt, [s.choice_id for s in steps])
 
-    def _state(self, attempt: Attempt, actions: list[str | None]) -> AttemptState:
+    def _state(self, attempt: Attempt | Row[Any], actions: list[str | None]) -> AttemptState:
         scenario, rubric = self.catalog.version(attempt.content_hash)
         try:
             play = Playthrough.resume(scenario, rubric, actions)
@@ -192,17 +193,20 @@ class PracticeService:
         raise Conflict("This step could not be saved; please try again.")
 
     def _record_once(self, attempt_id: str, step_no: int, action: str | None, user_id: int | None) -> AttemptState:
-        with self.store.write() as session:
-            attempt = session.get(Attempt, attempt_id, with_for_update=not self.store.is_sqlite)
+        # Core statements, not the ORM unit of work: this runs on every click.
+        attempts, steps = Attempt.__table__, AttemptStep.__table__
+        with self.store.write_connection() as connection:
+            query = select(attempts).where(attempts.c.id == attempt_id)
+            if not self.store.is_sqlite:
+                query = query.with_for_update()  # SQLite's BEGIN IMMEDIATE already serialises writers
+            attempt = connection.execute(query).first()
             if attempt is None:
                 raise NotFound("That attempt does not exist. It may have been deleted.")
             if user_id is not None and attempt.user_id != user_id:
                 raise Forbidden("That attempt belongs to someone else.")
             actions = list(
-                session.scalars(
-                    select(AttemptStep.choice_id)
-                    .where(AttemptStep.attempt_id == attempt_id)
-                    .order_by(AttemptStep.step_no)
+                connection.scalars(
+                    select(steps.c.choice_id).where(steps.c.attempt_id == attempt_id).order_by(steps.c.step_no)
                 )
             )
             if 0 <= step_no < len(actions):
@@ -220,27 +224,35 @@ class PracticeService:
                     play.proceed()
             except PlayError as error:
                 raise Conflict(f"That response is not available at this point ({error}).") from error
-            step = AttemptStep(attempt_id=attempt_id, step_no=step_no, node_id=node_id, choice_id=action)
-            if outcome is not None:
-                step.score = outcome.score
-                step.best_score = outcome.best_score
-                step.zone = outcome.zone
-            session.add(step)
-            session.flush()
-            if outcome is not None:
-                session.add_all(
-                    StepScore(attempt_id=attempt_id, step_no=step_no, dimension=name, value=value)
-                    for name, value in outcome.scores.items()
+            now = utcnow()
+            connection.execute(
+                steps.insert().values(
+                    attempt_id=attempt_id,
+                    step_no=step_no,
+                    node_id=node_id,
+                    choice_id=action,
+                    score=outcome.score if outcome else None,
+                    best_score=outcome.best_score if outcome else None,
+                    zone=outcome.zone if outcome else None,
+                    created_at=now,
                 )
-            attempt.updated_at = utcnow()
+            )
+            if outcome is not None and outcome.scores:
+                connection.execute(
+                    StepScore.__table__.insert(),
+                    [
+                        {"attempt_id": attempt_id, "step_no": step_no, "dimension": name, "value": value}
+                        for name, value in outcome.scores.items()
+                    ],
+                )
+            changes: dict[str, object] = {"updated_at": now}
             if play.finished:
                 report = play.report()
-                attempt.status = "completed"
-                attempt.completed_at = utcnow()
-                attempt.ending = report.ending
-                attempt.score = report.score
-                attempt.zone = report.zone
-            state.status = attempt.status
+                changes.update(
+                    status="completed", completed_at=now, ending=report.ending, score=report.score, zone=report.zone
+                )
+                state.status = "completed"
+            connection.execute(attempts.update().where(attempts.c.id == attempt_id).values(**changes))
             return state
 
     def save_reflection(self, attempt_id: str, text: str, user_id: int | None = None) -> None:
