@@ -196,9 +196,21 @@ def identity_params() -> dict[str, str]:
     return {GUEST_PARAM: public_id} if public_id else {}
 
 
+ADMIN_RECHECK_SECONDS = 2.0  # before the first administrator exists, how long "none yet" is trusted
+
+
 def admin_exists() -> bool:
-    """Whether an administrator exists; once true it stays true, so it is asked only until then."""
+    """Whether an administrator exists. Once true it stays true; "not yet" is re-asked every 2 s."""
     services = get_services()
-    if not getattr(services, "admin_seen", False):
-        services.admin_seen = services.accounts.admin_exists()  # type: ignore[attr-defined]
-    return services.admin_seen  # type: ignore[attr-defined]
+    seen = getattr(services, "admin_seen", None)
+    now = time.monotonic()
+    if seen is True or (seen is not None and now - seen[1] < ADMIN_RECHECK_SECONDS):
+        return seen is True
+    exists = services.accounts.admin_exists()
+    services.admin_seen = True if exists else (False, now)  # type: ignore[attr-defined]
+    return exists
+
+
+def admin_created() -> None:
+    """The first administrator was just created: the menu drops the setup page at once."""
+    get_services().admin_seen = True  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ import streamlit as st
 from repairlab.services.errors import UserFacingError
 
 from .account_view import FLASH_KEY, new_account_fields
-from .context import client_key, current_account, get_services, signed_in
+from .context import admin_created, client_key, current_account, get_services, signed_in
 from .navigation import link
 
 
@@ -39,6 +39,7 @@ def render() -> None:
                 return
             try:
                 account = services.accounts.setup_first_admin(username, display_name, password, email or None)
+                admin_created()
                 result = services.signin.authenticate(account.username or username, password, client_key=client_key())
             except UserFacingError as error:
                 st.error(str(error))
