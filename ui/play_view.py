@@ -13,7 +13,14 @@ from repairlab.services.errors import Conflict, UserFacingError
 from repairlab.services.practice import AttemptState
 from repairlab.services.progress import progress
 
-from .context import current_account, current_viewer, get_services, guests_allowed, set_current_user
+from .context import (
+    current_account,
+    current_guest,
+    current_viewer,
+    get_services,
+    guests_allowed,
+    set_current_user,
+)
 from .debrief_view import render_debrief
 from .navigation import link
 
@@ -21,9 +28,7 @@ from .navigation import link
 def render_feedback(outcome: ChoiceOutcome, rubric: Rubric, choice_text: str) -> None:
     zone = rubric.zone_label(outcome.zone)
     with st.container(border=True):
-        st.markdown("**Feedback on your last response**")
-        st.markdown(f"> {choice_text}")
-        st.markdown(outcome.feedback)
+        st.markdown(f"**Feedback on your last response**\n\n> {choice_text}\n\n{outcome.feedback}")
         columns = st.columns(3)
         columns[0].metric("Score", f"{outcome.score:.0f} / 100")
         columns[1].metric("Zone", zone)
@@ -115,6 +120,14 @@ def render_node(state: AttemptState) -> None:
         )
 
 
+def _plays_own_attempt(state: AttemptState) -> bool:
+    account = current_account()
+    if account is not None:
+        return account.id == state.user_id
+    guest = current_guest()
+    return guest is not None and guest.id == state.user_id
+
+
 def render() -> None:
     services = get_services()
     attempt_id = st.query_params.get("attempt")
@@ -133,22 +146,22 @@ def render() -> None:
             if group:
                 link("group_join", "Open the group session", group=group)
             return
-        owner = services.practice.user_by_id(state.user_id)
-        account = current_account()
-        if owner is not None and owner.is_guest and guests_allowed():
-            set_current_user(owner)  # a guest's attempt link is its key
-        elif account is None or account.id != state.user_id:
-            viewer = current_viewer()
-            if viewer is None:
-                st.warning("Please sign in to open this attempt.")
-                link("signin", "Sign in")
+        if not _plays_own_attempt(state):
+            owner = services.practice.user_by_id(state.user_id)
+            if owner is not None and owner.is_guest and guests_allowed():
+                set_current_user(owner)  # a guest's attempt link is its key
+            else:
+                viewer = current_viewer()
+                if viewer is None:
+                    st.warning("Please sign in to open this attempt.")
+                    link("signin", "Sign in")
+                    return
+                state = services.records.open_attempt(viewer, attempt_id)  # scoped and audited
+                if not state.finished:
+                    st.info("This attempt is still in progress; its debrief appears when it is finished.")
+                    return
+                render_debrief(state, read_only=True)
                 return
-            state = services.records.open_attempt(viewer, attempt_id)  # scoped and audited
-            if not state.finished:
-                st.info("This attempt is still in progress; its debrief appears when it is finished.")
-                return
-            render_debrief(state, read_only=True)
-            return
     except UserFacingError as error:
         st.error(str(error))
         link("library", "Go to the scenario library")
@@ -162,12 +175,11 @@ def render() -> None:
     st.progress(made / total if total else 1.0, text=f"Decision {made + 1} of at least {total}"
                 if play.kind == "decision" else f"{made} decision(s) made")
     with st.expander("Case summary and objectives", expanded=play.step == 0):
-        st.markdown(f"**Client:** {scenario.client} · **Mode:** {state.mode}")
-        st.markdown(f"**The mistake:** {scenario.mistake}")
-        st.markdown(scenario.summary)
+        parts = [f"**Client:** {scenario.client} · **Mode:** {state.mode}", f"**The mistake:** {scenario.mistake}"]
+        parts.append(scenario.summary)
         if scenario.objectives:
-            st.markdown("**Objectives**")
-            st.markdown("\n".join(f"- {objective}" for objective in scenario.objectives))
+            parts.append("**Objectives**\n\n" + "\n".join(f"- {objective}" for objective in scenario.objectives))
+        st.markdown("\n\n".join(parts))
     if state.coached and play.outcomes:
         last = play.outcomes[-1]
         render_feedback(last, state.rubric, _choice_text(state, last))

@@ -1,0 +1,59 @@
+"""The router: which pages this browser session sees, then the chosen page.
+
+Which pages appear depends on who is signed in; every service checks access
+again on its own, so the menu is a convenience, never the protection. It lives
+in a module (not in `streamlit_app.py`) so it is compiled once per process.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from repairlab.services.authoring import authoring_allowed
+
+from .context import admin_exists, current_account, current_guest, get_services, guests_allowed
+from .navigation import page
+
+
+def run() -> None:
+    st.set_page_config(page_title="Repair Lab", page_icon=":material/handshake:", layout="wide")
+    services = get_services()
+    account = current_account()
+    user = account.ref if account else current_guest()
+    role = account.role if account else None
+    staff = role in ("supervisor", "admin")
+
+    sections = {
+        "Practise": [
+            page("library", "Scenario library", ":material/library_books:", default=True),
+            page("play", "Play", ":material/play_arrow:"),
+            page("history", "My history", ":material/history:"),
+            page("trend", "My progress", ":material/trending_up:"),
+            page("group_join", "Join a group session", ":material/groups:"),
+        ],
+    }
+    no_admin_yet = not admin_exists()
+    if staff:
+        sections["Supervise"] = [
+            page("group_host", "Run a group session", ":material/co_present:"),
+            page("cohorts", "Cohorts", ":material/school:"),
+            page("dashboard", "Dashboard", ":material/monitoring:"),
+        ]
+    elif no_admin_yet and guests_allowed():  # a single-machine install before any accounts exist
+        sections["Supervise"] = [page("group_host", "Run a group session", ":material/co_present:")]
+    authoring = [page("authors", "Library check", ":material/rule:")]
+    if authoring_allowed(user, services.settings):
+        authoring.insert(0, page("authoring", "Authoring workspace", ":material/edit_document:"))
+    sections["Authoring"] = authoring
+    account_pages = [page("signin", "Sign in" if account is None else "Sign out", ":material/login:")]
+    account_pages.append(page("account", "My account" if account else "Create an account", ":material/person:"))
+    if role == "admin":
+        account_pages.append(page("admin", "Administration", ":material/admin_panel_settings:"))
+    if no_admin_yet:
+        account_pages.append(page("setup", "First-time setup", ":material/build:"))
+    sections["Account"] = account_pages
+
+    navigation = st.navigation(sections)
+    with st.sidebar:
+        st.caption(f"Practising as {user.display_name}" if user else "Not signed in")
+    navigation.run()
