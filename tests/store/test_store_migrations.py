@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from repairlab.db import Store
-from repairlab.db.migrate import alembic_config, upgrade
+from repairlab.db.migrate import HEAD_REVISION, alembic_config, current_revision, upgrade
 from repairlab.db.tables import Base
 
 FIRST_REVISION = "0001"
@@ -207,3 +209,31 @@ def test_upgrading_an_up_to_date_database_again_changes_nothing(store: Store) ->
     before = snapshot_tables(store)
     store.upgrade()
     assert snapshot_tables(store) == before
+
+
+def test_the_start_up_shortcut_knows_the_newest_migration_script(database_url: str) -> None:
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    assert head == HEAD_REVISION, "a migration was added: set HEAD_REVISION in repairlab/db/migrate.py"
+
+
+def test_a_database_already_at_the_newest_revision_starts_without_running_alembic(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("alembic ran on an up-to-date database")
+
+    monkeypatch.setattr(command, "upgrade", refuse)
+    store.upgrade()
+    assert current_revision(store) == HEAD_REVISION
+
+
+def test_a_database_behind_the_newest_revision_is_still_migrated_at_start_up(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        upgrade(store, FIRST_REVISION)
+        assert current_revision(store) == FIRST_REVISION
+        store.upgrade()
+        assert current_revision(store) == HEAD_REVISION
+        assert "group_sessions" in inspect(store.read_engine).get_table_names()
+    finally:
+        store.dispose()
