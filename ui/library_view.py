@@ -91,9 +91,9 @@ def render() -> None:
             st.subheader(scenario.title)
             st.markdown(
                 f"**Client:** {scenario.client} · **Difficulty:** {scenario.difficulty} · "
-                f"**Rupture:** {scenario.rupture} · **Decisions:** {scenario.decision_count}"
+                f"**Rupture:** {scenario.rupture} · **Decisions:** {scenario.decision_count}\n\n"
+                f"**The mistake:** {scenario.mistake}"
             )
-            st.markdown(f"**The mistake:** {scenario.mistake}")
             if scenario.tags:
                 st.caption("Tags: " + ", ".join(scenario.tags))
             if st.button(
