@@ -4,9 +4,10 @@ Everything the page shows is read from the database on each run, so a
 refresh, a lost connection or another device (the same account, or the guest
 link `?u=...&group=...`) lands exactly where the group is, answers intact.
 
-Live updates come from a small fragment that re-runs every 1.5 s and only
+Live updates come from a small fragment that re-runs every 2 s and only
 *compares* the session's status, position and reveal flag with what the page
 was drawn for; when the group has moved on it reruns the whole page. The
+room's trainees in one process share that read (at most one a second). The
 answer form is outside that fragment, so a half-made choice is never
 disturbed while the group stands still.
 """
@@ -20,7 +21,7 @@ from repairlab.charts.balance import balance_chart
 from repairlab.charts.group import distribution_chart, group_balance_chart
 from repairlab.services.access import Viewer
 from repairlab.services.errors import Conflict, UserFacingError
-from repairlab.services.groups import GroupService, LiveToken, SessionInfo
+from repairlab.services.groups import Counts, GroupService, LiveToken, SessionInfo
 from repairlab.services.practice import UserRef
 from repairlab.services.progress import progress
 
@@ -109,14 +110,28 @@ def render_group_debrief(data, key: str) -> None:  # type: ignore[no-untyped-def
 # -- the live watcher --------------------------------------------------------------------
 
 
+SHARED_LIVE_SECONDS = 1.0  # one read per group per second in a process, however many trainees watch
+
+
+@st.cache_data(ttl=SHARED_LIVE_SECONDS, max_entries=256, show_spinner=False)
+def shared_live_state(session_id: str) -> tuple[LiveToken, Counts] | None:
+    """What every trainee's live fragment in this process shows, read once for the whole room.
+
+    A room of trainees polls the same group; without sharing, 120 phones at a
+    2 s refresh make 60 identical reads a second. The host's page reads fresh.
+    """
+    return group_service().live_state(session_id)
+
+
 @st.fragment(run_every=REFRESH)
 def _watch(session_id: str) -> None:
     """Rerun the whole page when the group moves on; otherwise show the live counts only."""
-    groups = group_service()
-    token = groups.live_token(session_id)
-    if token is not None and token != st.session_state.get(TOKEN_KEY):
+    live = shared_live_state(session_id)
+    if live is None:
+        return
+    token, counts = live
+    if token != st.session_state.get(TOKEN_KEY):
         st.rerun(scope="app")
-    counts = groups.counts(session_id)
     st.caption(f"{counts.answered} of {counts.joined} have answered · updates on its own")
 
 
@@ -325,8 +340,8 @@ def render_self_paced(groups: GroupService, info: SessionInfo, user: UserRef) ->
     render_node(state)
 
 
-@st.fragment(run_every="2s")
+@st.fragment(run_every=REFRESH)
 def _watch_closed(session_id: str) -> None:
-    token = group_service().live_token(session_id)
-    if token is not None and token != st.session_state.get(TOKEN_KEY):
+    live = shared_live_state(session_id)
+    if live is not None and live[0] != st.session_state.get(TOKEN_KEY):
         st.rerun(scope="app")

@@ -577,6 +577,14 @@ class GroupService:
             ).first()
             return LiveToken(found[0], found[1], bool(found[2])) if found else None
 
+    def live_state(self, session_id: str) -> tuple[LiveToken, Counts] | None:
+        """The live token and the counts in one read (what a trainee's live fragment shows)."""
+        with self.store.read() as session:
+            row = session.get(GroupSession, session_id)
+            if row is None:
+                return None
+            return LiveToken(row.status, row.position, bool(row.revealed)), self._counts(session, row)
+
     def counts(self, session_id: str) -> Counts:
         with self.store.read() as session:
             row = session.get(GroupSession, session_id)
