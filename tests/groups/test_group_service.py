@@ -562,3 +562,20 @@ def test_the_group_migration_downgrades_and_upgrades_cleanly(store):
         "group_answers",
         "group_attempts",
     } <= tables
+
+
+def test_the_live_state_a_trainee_watches_moves_with_answers_and_the_reveal(
+    groups, practice, people, supervisor
+):
+    info = groups.create_session(supervisor, EXAMPLE, "supervisor")
+    gil, tina, _tom = join_three(groups, practice, people, info.code)
+    token, counts = groups.live_state(info.id)
+    assert (token.position, token.revealed, counts.answered, counts.joined) == (0, False, 0, 3)
+
+    groups.answer(info.id, gil.user_id, 0, "own-it")
+    groups.answer(info.id, tina.user_id, 0, "grovel")
+    groups.reveal(supervisor, info.id, 0)
+    token, counts = groups.live_state(info.id)
+    assert token == groups.live_token(info.id) and token.revealed
+    assert counts == groups.counts(info.id) and counts.answered == 2
+    assert groups.live_state("no-such-session") is None
