@@ -27,17 +27,17 @@ from .navigation import link
 
 def render_feedback(outcome: ChoiceOutcome, rubric: Rubric, choice_text: str) -> None:
     zone = rubric.zone_label(outcome.zone)
+    lines = [
+        f"**Score {outcome.score:.0f} / 100** · Zone: **{zone}** · "
+        f"Best score on offer: {outcome.best_score:.0f} / 100",
+        "",
+    ]
+    for name, value in outcome.scores.items():
+        dimension = rubric.dimensions[name]
+        description = dimension.levels.get(value, "")
+        lines.append(f"- **{dimension.label} {value}** (ideal {dimension.ideal}): {description}")
     with st.container(border=True):
         st.markdown(f"**Feedback on your last response**\n\n> {choice_text}\n\n{outcome.feedback}")
-        columns = st.columns(3)
-        columns[0].metric("Score", f"{outcome.score:.0f} / 100")
-        columns[1].metric("Zone", zone)
-        columns[2].metric("Best score on offer", f"{outcome.best_score:.0f} / 100")
-        lines = []
-        for name, value in outcome.scores.items():
-            dimension = rubric.dimensions[name]
-            description = dimension.levels.get(value, "")
-            lines.append(f"- **{dimension.label} {value}** (ideal {dimension.ideal}): {description}")
         st.markdown("\n".join(lines))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from engine import Choice, PlayError, Playthrough, Rubric, Scenario
@@ -94,6 +94,31 @@ class AttemptSummary:
     ending: str | None
     score: float | None
     zone: str | None
+
+
+_ATTEMPTS, _STEPS = Attempt.__table__, AttemptStep.__table__
+_ATTEMPT_BY_ID = select(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+_ATTEMPT_BY_ID_FOR_UPDATE = _ATTEMPT_BY_ID.with_for_update()  # PostgreSQL; SQLite writers queue at BEGIN
+_ACTIONS_OF_ATTEMPT = (
+    select(_STEPS.c.choice_id).where(_STEPS.c.attempt_id == bindparam("attempt_id")).order_by(_STEPS.c.step_no)
+)
+_INSERT_STEP = _STEPS.insert()
+_INSERT_SCORE = StepScore.__table__.insert()
+_TOUCH_ATTEMPT = (
+    _ATTEMPTS.update().where(_ATTEMPTS.c.id == bindparam("attempt_id")).values(updated_at=bindparam("updated_at"))
+)
+_COMPLETE_ATTEMPT = (
+    _ATTEMPTS.update()
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+    .values(
+        status="completed",
+        updated_at=bindparam("updated_at"),
+        completed_at=bindparam("completed_at"),
+        ending=bindparam("ending"),
+        score=bindparam("score"),
+        zone=bindparam("zone"),
+    )
+)
 
 
 class PracticeService:
@@ -193,22 +218,15 @@ class PracticeService:
         raise Conflict("This step could not be saved; please try again.")
 
     def _record_once(self, attempt_id: str, step_no: int, action: str | None, user_id: int | None) -> AttemptState:
-        # Core statements, not the ORM unit of work: this runs on every click.
-        attempts, steps = Attempt.__table__, AttemptStep.__table__
+        # Prepared Core statements, not the ORM unit of work: this runs on every click.
         with self.store.write_connection() as connection:
-            query = select(attempts).where(attempts.c.id == attempt_id)
-            if not self.store.is_sqlite:
-                query = query.with_for_update()  # SQLite's BEGIN IMMEDIATE already serialises writers
-            attempt = connection.execute(query).first()
+            query = _ATTEMPT_BY_ID if self.store.is_sqlite else _ATTEMPT_BY_ID_FOR_UPDATE
+            attempt = connection.execute(query, {"attempt_id": attempt_id}).first()
             if attempt is None:
                 raise NotFound("That attempt does not exist. It may have been deleted.")
             if user_id is not None and attempt.user_id != user_id:
                 raise Forbidden("That attempt belongs to someone else.")
-            actions = list(
-                connection.scalars(
-                    select(steps.c.choice_id).where(steps.c.attempt_id == attempt_id).order_by(steps.c.step_no)
-                )
-            )
+            actions = list(connection.scalars(_ACTIONS_OF_ATTEMPT, {"attempt_id": attempt_id}))
             if 0 <= step_no < len(actions):
                 if actions[step_no] == action:
                     return self._state(attempt, actions)  # already recorded: idempotent
@@ -226,33 +244,38 @@ class PracticeService:
                 raise Conflict(f"That response is not available at this point ({error}).") from error
             now = utcnow()
             connection.execute(
-                steps.insert().values(
-                    attempt_id=attempt_id,
-                    step_no=step_no,
-                    node_id=node_id,
-                    choice_id=action,
-                    score=outcome.score if outcome else None,
-                    best_score=outcome.best_score if outcome else None,
-                    zone=outcome.zone if outcome else None,
-                    created_at=now,
-                )
+                _INSERT_STEP,
+                {
+                    "attempt_id": attempt_id,
+                    "step_no": step_no,
+                    "node_id": node_id,
+                    "choice_id": action,
+                    "score": outcome.score if outcome else None,
+                    "best_score": outcome.best_score if outcome else None,
+                    "zone": outcome.zone if outcome else None,
+                    "created_at": now,
+                },
             )
             if outcome is not None and outcome.scores:
                 connection.execute(
-                    StepScore.__table__.insert(),
+                    _INSERT_SCORE,
                     [
                         {"attempt_id": attempt_id, "step_no": step_no, "dimension": name, "value": value}
                         for name, value in outcome.scores.items()
                     ],
                 )
-            changes: dict[str, object] = {"updated_at": now}
             if play.finished:
                 report = play.report()
-                changes.update(
-                    status="completed", completed_at=now, ending=report.ending, score=report.score, zone=report.zone
+                connection.execute(
+                    _COMPLETE_ATTEMPT,
+                    {
+                        "attempt_id": attempt_id, "updated_at": now, "completed_at": now,
+                        "ending": report.ending, "score": report.score, "zone": report.zone,
+                    },
                 )
                 state.status = "completed"
-            connection.execute(attempts.update().where(attempts.c.id == attempt_id).values(**changes))
+            else:
+                connection.execute(_TOUCH_ATTEMPT, {"attempt_id": attempt_id, "updated_at": now})
             return state
 
     def save_reflection(self, attempt_id: str, text: str, user_id: int | None = None) -> None:
