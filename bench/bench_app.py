@@ -68,7 +68,8 @@ os.chdir(ROOT)  # AppTest and `streamlit run` read .streamlit/config.toml from h
 from engine import load_library  # noqa: E402
 
 TRIVIAL_APP = ROOT / "bench" / "trivial_app.py"
-REAL_APP = ROOT / "streamlit_app.py"
+REAL_APP = ROOT / "streamlit_app.py"  # what `streamlit run` starts
+APP_SCRIPT = ROOT / "app_script.py"  # the script it runs per session, which AppTest runs
 TARGET_APPTEST_RATIO = 2.0
 TARGET_P50_MS = 50.0
 TARGET_P95_MS = 150.0
@@ -152,7 +153,7 @@ class AppTestPlayer:
         self.scenarios = scenarios
         self.rng = rng
         self.next_scenario = 0
-        self.app = AppTest.from_file(str(REAL_APP), default_timeout=60)
+        self.app = AppTest.from_file(str(APP_SCRIPT), default_timeout=60)
         self.app.run()
         self.app.text_input[0].input(NAME)
         self._button("Save name").click()
@@ -334,7 +335,7 @@ def bench_apptest(
                 )
                 group.stream = out
                 group.sort_stats("cumulative").print_stats(
-                    r"/(ui|repairlab|engine)/|streamlit_app|sqlalchemy/orm/session.py|sqlite3|delta_generator.py.*_enqueue|navigation",
+                    r"/(ui|repairlab|engine)/|app_script|sqlalchemy/orm/session.py|sqlite3|delta_generator.py.*_enqueue|navigation",
                     40,
                 )
             text = out.getvalue()
@@ -1004,7 +1005,7 @@ config.set_option("server.fileWatcherType", "auto")
 setups, files = [], 0
 for _ in range(5):
     started = time.perf_counter()
-    watcher = LocalSourcesWatcher(PagesManager(os.path.join(os.getcwd(), "streamlit_app.py")))
+    watcher = LocalSourcesWatcher(PagesManager(os.path.join(os.getcwd(), "app_script.py")))
     watcher.update_watched_modules()
     setups.append((time.perf_counter() - started) * 1000)
     files = len(watcher._watched_modules)

@@ -2,7 +2,7 @@
 
 Which pages appear depends on who is signed in; every service checks access
 again on its own, so the menu is a convenience, never the protection. It lives
-in a module (not in `streamlit_app.py`) so it is compiled once per process.
+in a module (not in `app_script.py`) so it is compiled once per process.
 """
 
 from __future__ import annotations

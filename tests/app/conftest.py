@@ -37,7 +37,7 @@ def new_app(app_env: Path) -> Callable[..., AppTest]:
     """A fresh browser session on the app (each call is a new session, e.g. after a refresh)."""
 
     def make(**query_params: str) -> AppTest:
-        app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
+        app = AppTest.from_file(str(ROOT / "app_script.py"), default_timeout=30)
         app.query_params.update(query_params)
         return app
 

@@ -214,7 +214,7 @@ def test_the_page_is_closed_when_authoring_is_off_and_nobody_is_a_supervisor(
 
 
 def test_the_app_router_serves_the_authoring_page(app_env: Path) -> None:
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
+    app = AppTest.from_file(str(ROOT / "app_script.py"), default_timeout=30)
     run(app)
     app.switch_page("ui/pages/authoring.py")
     run(app)

@@ -1,6 +1,6 @@
 """The app's router plus the group pages, for tests while the real router lacks them.
 
-`streamlit_app.py` belongs to the lead, who registers the group pages there;
+`app_script.py` (the real router) belongs to the lead, who registers the group pages there;
 until then (and for AppTest, which cannot pick a page by URL path) the tests
 run this copy of the router. Pages are registered under the same names and
 URL paths as the real router does (`ui.navigation.PAGES`), so links between

@@ -22,7 +22,7 @@ from .conftest import EXAMPLE, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = Path(__file__).with_name("app_harness.py")
-ROUTER = ROOT / "streamlit_app.py"
+ROUTER = ROOT / "app_script.py"
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def person(shared_db: Store) -> Callable[..., AppTest]:
     def open_page(page: str, token: str | None = None, harness: bool = False, **params: str) -> AppTest:
         """`token`: a sign-in session token (`?s=`), as the sign-in page puts in the URL.
 
-        The real router (`streamlit_app.py`) is used, switching to the page as a
+        The real router (`app_script.py`) is used, switching to the page as a
         click in the menu would; `harness=True` runs the page through the test
         router instead, which shows every page to everyone (to test the page's
         own access checks).
