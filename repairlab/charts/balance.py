@@ -89,10 +89,7 @@ def balance_chart(
                 name="Mean",
                 x=[mean_x],
                 y=[mean_y],
-                mode="markers+text",
-                text=["Mean"],
-                textposition="bottom center" if mean_y > y_dim.max - 0.6 else "top center",
-                textfont={"size": 16, "color": INK},
+                mode="markers",
                 marker={"symbol": "star", "size": 36, "color": INK, "line": {"color": "white", "width": 1.5}},
                 hovertemplate=(
                     f"<b>Your mean</b><br>{esc(x_dim.label)} {fmt(mean_x, 2)}, {esc(y_dim.label)} {fmt(mean_y, 2)}"
@@ -101,6 +98,24 @@ def balance_chart(
                 cliponaxis=False,
                 showlegend=False,
             )
+        )
+        # The label is an annotation, drawn above every point, with an arrow from the
+        # side of the centre cross: choices crowd the outer corners, not the middle.
+        fig.add_annotation(
+            name="mean-label",
+            text="<b>Mean</b>",
+            x=mean_x,
+            y=mean_y,
+            xref="x",
+            yref="y",
+            showarrow=True,
+            arrowhead=0,
+            arrowcolor=INK,
+            ax=-48 if mean_x >= x_dim.midpoint else 48,
+            ay=-36 if mean_y <= y_dim.midpoint else 36,
+            font={"size": 14, "color": INK},
+            bgcolor="rgba(255,255,255,0.85)",
+            borderpad=2,
         )
 
     if comparison:
@@ -220,10 +235,13 @@ def draw_zones(fig: Draft, rubric: Rubric, x_dim: Dimension, y_dim: Dimension) -
         fig.add_annotation(
             name=f"zone:{zone_id}",
             text=f"<b>{esc(zone.label)}</b>",
-            x=_label_at(zone.x, x_dim, x0, x1),
+            x=_label_at(zone.x, x_dim, x0, x1, gap=0.12),
             y=_label_at(zone.y, y_dim, y0, y1),
             xref="x",
             yref="y",
+            # Anchored at the centre line, growing outwards: the labels of neighbouring
+            # zones never run into each other, however narrow the chart is drawn.
+            xanchor="left" if zone.x == "high" else "right",
             showarrow=False,
             font={"size": 15, "color": INK},
             opacity=0.9,
@@ -249,10 +267,10 @@ def draw_zones(fig: Draft, rubric: Rubric, x_dim: Dimension, y_dim: Dimension) -
     )
 
 
-def _label_at(level: str, dim: Dimension, low: float, high: float) -> float:
+def _label_at(level: str, dim: Dimension, low: float, high: float, gap: float = 0.5) -> float:
     # Next to the centre cross: choices cluster in the outer corners, so the
     # label stays clear of them (and of the mean marker) in most attempts.
-    at = dim.midpoint + 0.5 if level == "high" else dim.midpoint - 0.5
+    at = dim.midpoint + gap if level == "high" else dim.midpoint - gap
     return at if low < at < high else (low + high) / 2
 
 

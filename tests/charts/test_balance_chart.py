@@ -107,7 +107,9 @@ def test_the_mean_is_a_larger_star_labelled_mean_at_the_mean_scores(
     mean, points = trace(figure, "Mean"), trace(figure, "Your choices")
 
     assert (mean.x[0], mean.y[0]) == (mixed_report.means["accountability"], mixed_report.means["self_focus"])
-    assert list(mean.text) == ["Mean"]
+    label = next(a for a in figure.layout.annotations if a.name == "mean-label")
+    assert (label.x, label.y, label.text) == (mean.x[0], mean.y[0], "<b>Mean</b>")
+    assert label.showarrow  # drawn above the points, pointing at the star
     assert mean.marker.symbol != points.marker.symbol
     assert mean.marker.size > points.marker.size
 
