@@ -30,19 +30,45 @@ per-dimension means are weighted sums over those grouped counts: exactly the
 mean of the stored step scores, which the tests check against a direct
 ``AVG`` over ``step_scores``, and every aggregate is checked against the same
 aggregate computed straight from ``attempts`` and ``attempt_steps``.
+
+On PostgreSQL every query of one dashboard reads one REPEATABLE READ snapshot;
+for a large population (`PARALLEL_FROM` trainees or more) the per-trainee
+aggregates run on worker connections that import that snapshot, beside the
+other queries (`Concurrent`), so the server's time overlaps the Python work.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+import operator
+import re
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
 
 import pandas as pd
-from sqlalchemy import ColumnElement, String, Text, and_, case, cast, func, or_, select, text, type_coerce
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Float,
+    Integer,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
 
 from engine import Rubric
@@ -50,6 +76,7 @@ from engine import Rubric
 from ..db import Store
 from ..db.tables import Attempt, Cohort, CohortMember, ScenarioVersion, User, as_utc, utcnow
 from ..db.tables_analytics import AttemptSummary as S
+from ..db.tables_analytics import PathStep, ZoneCount
 from . import audit
 from .access import TRAINEE, Actor, Viewer, actor, cohort_scope, record_scope
 from .analytics_sql import GRAINS, Grain, median_of_ranked, middle_rows, percentile_median
@@ -62,6 +89,7 @@ DELETED_LABEL = "Deleted trainee"
 VIEW_REFLECTIONS = "view_reflections"
 NO_COHORT = "There is no such cohort among the cohorts you can see."
 REFLECTIONS_LIMIT = 200
+T = TypeVar("T")
 
 
 # -- what callers ask for and get back ------------------------------------------------------------
@@ -158,12 +186,31 @@ class Reflection:
     written_at: datetime | None
 
 
-class TraineePeriod(NamedTuple):
-    user_id: int
-    period: str
-    attempts: int
-    mean_score: float
-    attempt_id: str  # the latest attempt of the trainee in the period
+@dataclass
+class TraineePeriods:
+    """Per (trainee, period), as columns (a few thousand rows: no object per row)."""
+
+    user_ids: Sequence[int]
+    periods: Sequence[str]
+    attempts: Sequence[int]
+    means: Sequence[float]
+    attempt_ids: Sequence[str]  # the latest attempt of the trainee in the period
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, str, int, float, str]]) -> TraineePeriods:
+        return cls(*_columns(list(rows), 5))
+
+    def summary(self) -> dict[str, float | int | None]:
+        """The dashboard's trainee and attempt figures (anonymous deleted trainees included)."""
+        attempts = sum(self.attempts)
+        total = sum(map(operator.mul, self.means, self.attempts))
+        return {
+            "trainees": len(set(self.user_ids)),
+            "attempts": attempts,
+            "choices": 0,
+            "in_progress": 0,
+            "mean_score": (total / attempts) if attempts else None,
+        }
 
 
 class GrowthRow(NamedTuple):
@@ -260,12 +307,22 @@ def summary_population(
     A supervisor's or one cohort's trainees are few: given a `session`, their ids are read first
     and written into the queries (`_ids_in_scope`).
     """
+    return _summary_scope(who, filters, dialect, session)[0]
+
+
+def _summary_scope(
+    who: Actor, filters: Filters, dialect: str = "sqlite", session: Session | None = None
+) -> tuple[list[ColumnElement[bool]], int | None]:
+    """`summary_population`, and how many trainees are in scope when their ids were read (None:
+    not counted, e.g. a whole program)."""
     everyone = who.is_admin and filters.cohort_id is None
     analyst_view = who.is_admin or who.is_supervisor
+    trainees = None
     if everyone and session is not None and _all_in_scope(session, who, filters):
         conditions = []
     elif not everyone and analyst_view and session is not None and (ids := _ids_in_scope(session, who, filters)) is not None:
         conditions = [S.user_id.in_(ids)]
+        trainees = len(ids)
     else:
         user_id = S.user_id + 0 if everyone and dialect == "sqlite" else S.user_id
         conditions = _people_in_scope(who, filters, user_id)
@@ -276,7 +333,7 @@ def summary_population(
         conditions.append(S.completed_at >= start)
     if end is not None:
         conditions.append(S.completed_at < end)
-    return conditions
+    return conditions, trainees
 
 
 def _ids_in_scope(session: Session, who: Actor, filters: Filters, limit: int = 2000) -> list[int] | None:
@@ -296,12 +353,17 @@ def _ids_in_scope(session: Session, who: Actor, filters: Filters, limit: int = 2
 
 def _all_in_scope(session: Session, who: Actor, filters: Filters) -> bool:
     """True if every trainee who has a summary is within `_people_in_scope` (e.g. an administrator,
-    no cohort filter, and no one practising outside a cohort)."""
-    users = select(S.user_id.label("user_id")).group_by(S.user_id).subquery()
+    no cohort filter, and no one practising outside a cohort).
+
+    Asked from the users' side: the few users outside the scope (staff, guests, people in no
+    cohort) are looked up in the summaries' index on ``user_id``, rather than every summary
+    being grouped by user (a summary's user always exists: attempts reference their user)."""
     outside = session.connection().execute(
-        select(func.count()).select_from(users).where(~and_(*_people_in_scope(who, filters, users.c.user_id)))
-    ).scalar()
-    return not outside
+        select(User.id)
+        .where(~and_(*_people_in_scope(who, filters, User.id)), exists().where(S.user_id == User.id))
+        .limit(1)
+    ).first()
+    return outside is None
 
 
 def period_column(grain: Grain) -> ColumnElement[str]:
@@ -346,15 +408,16 @@ class Person:
 def people(session: Session, user_ids: Iterable[int]) -> dict[int, Person]:
     ids = sorted(set(user_ids))
     found: dict[int, Person] = {}
-    for chunk in _chunks(ids, 900):
-        for row in session.connection().execute(
-            select(User.id, User.display_name, User.pseudonym, User.username, User.email, User.deleted_at).where(
-                User.id.in_(chunk)
-            )
-        ).all():
-            found[row.id] = Person(
-                row.id, row.display_name, row.pseudonym or f"Trainee #{row.id}", row.username, row.email,
-                row.deleted_at is not None,
+    connection = session.connection()
+    columns = (User.id, User.display_name, User.pseudonym, User.username, User.email, User.deleted_at)
+    if connection.dialect.name == "postgresql":  # one array parameter, not hundreds of bound values
+        queries = [select(*columns).where(User.id == any_(bindparam("ids", ids, type_=ARRAY(Integer))))] if ids else []
+    else:
+        queries = [select(*columns).where(User.id.in_(chunk)) for chunk in _chunks(ids, 900)]
+    for query in queries:
+        for user_id, name, pseudonym, username, email, deleted_at in connection.execute(query).all():
+            found[user_id] = Person(
+                user_id, name, pseudonym or f"Trainee #{user_id}", username, email, deleted_at is not None
             )
     return found
 
@@ -397,6 +460,107 @@ def _median(listed: str) -> float:
 
 
 # -- the service ----------------------------------------------------------------------------------
+
+
+WORKERS = 3  # PostgreSQL: connections beside the main one that run a dashboard's queries concurrently
+PARALLEL_FROM = 100  # trainees in scope from which they do (fewer: the workers' set-up costs more)
+WORK_MEM = "SET LOCAL work_mem = '32MB'"  # PostgreSQL: room to hash-aggregate in memory (one transaction)
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _workers() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="repairlab-analytics")
+        return _pool
+
+
+class _Done(Generic[T]):
+    """A result computed already (the `Future` interface `Concurrent.submit` returns)."""
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+    def result(self) -> T:
+        return self.value
+
+
+class Concurrent:
+    """Runs a dashboard's independent queries, each as ``fn(session, *args)``.
+
+    PostgreSQL, once `parallel` was called (worth it for a large population only: each worker's
+    connection costs a few round trips): the main transaction is REPEATABLE READ and exports its
+    snapshot; the queries submitted run on worker threads (`WORKERS`), each on a connection whose
+    transaction imports that snapshot (``SET TRANSACTION SNAPSHOT``), so every query sees exactly
+    the same data (as one transaction would) while the waits for the server overlap. A worker sets
+    its connection up once and runs every query it picks up on it: each round trip a worker waits
+    for also costs a wait for the GIL, up to the interpreter's switch interval (5 ms) while
+    another thread runs Python. Otherwise, and on SQLite (one core, and one snapshot per
+    connection), each query runs at once, in the main session. Leaving the block waits for every
+    query submitted, so the exporting transaction outlives its importers, then gives the workers'
+    connections back.
+    """
+
+    def __init__(self, service: AnalyticsService, session: Session) -> None:
+        self.service = service
+        self.session = session
+        self.snapshot: str | None = None
+        self.futures: list[Future] = []
+        self._lock = threading.Lock()
+        self._workers: dict[int, tuple[Connection, Session]] = {}  # worker thread -> its connection
+
+    def __enter__(self) -> Concurrent:
+        if self.service.dialect == "postgresql":
+            # REPEATABLE READ from the start (no round trip of its own), should the queries go
+            # parallel (`parallel`): the snapshot they share is the one this transaction sees.
+            self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        return self
+
+    def parallel(self) -> None:
+        """From now on run what is submitted on the workers (PostgreSQL; SQLite: no change)."""
+        if self.service.dialect == "postgresql" and self.snapshot is None:
+            snapshot = self.session.connection().exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+            if isinstance(snapshot, str) and _SNAPSHOT_ID.fullmatch(snapshot):
+                self.snapshot = snapshot
+
+    def submit(self, fn: Callable[..., T], *args: object) -> Future[T] | _Done[T]:
+        if self.snapshot is None:
+            return _Done(fn(self.session, *args))
+        future = _workers().submit(self._run, fn, args)
+        self.futures.append(future)
+        return future
+
+    def _run(self, fn: Callable[..., T], args: tuple) -> T:
+        return fn(self._worker_session(), *args)
+
+    def _worker_session(self) -> Session:
+        """This worker thread's session: its connection, in a transaction on the shared snapshot."""
+        thread = threading.get_ident()
+        with self._lock:
+            known = self._workers.get(thread)
+        if known is not None:
+            return known[1]
+        connection = self.service.store.read_engine.connect()
+        try:
+            connection.execution_options(isolation_level="REPEATABLE READ")
+            connection.begin()
+            connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{self.snapshot}'; {WORK_MEM}")
+        except BaseException:
+            connection.close()
+            raise
+        session = Session(bind=connection)
+        with self._lock:
+            self._workers[thread] = (connection, session)
+        return session
+
+    def __exit__(self, *exc: object) -> None:
+        wait(self.futures)
+        for connection, session in self._workers.values():
+            session.close()
+            connection.close()  # rolls the read-only transaction back: the connection goes back to the pool
 
 
 class AnalyticsService:
@@ -449,12 +613,14 @@ class AnalyticsService:
         self.summary.refresh(version or self.data_version())
         with self.store.read() as session:
             who = analyst(session, viewer, filters)
-            ids = [
-                s
-                for (s,) in session.execute(
-                    select(S.scenario_id).where(*summary_population(who, filters, self.dialect, session)).group_by(S.scenario_id)
-                )
-            ]
+            # Each stored scenario (a few dozen) is looked up in the summaries' index on scenario_id,
+            # rather than every summary in scope being grouped by scenario. (Only scenarios with a
+            # stored version have a title, and only those were ever listed.)
+            where = summary_population(who, filters, self.dialect, session)
+            stored = select(ScenarioVersion.scenario_id).distinct().subquery()
+            ids = session.connection().execute(
+                select(stored.c.scenario_id).where(exists().where(S.scenario_id == stored.c.scenario_id, *where))
+            ).scalars().all()
             return sorted(self._titles(session, ids).items(), key=lambda item: item[1].lower())
 
     def data_version(self) -> tuple:
@@ -483,44 +649,49 @@ class AnalyticsService:
     def dashboard(
         self, viewer: Viewer | None, filters: Filters, pseudonymous: bool = False, version: tuple | None = None
     ) -> Dashboard:
-        """Every chart's data. `version`: `data_version()` if the caller just read it (saves a query)."""
+        """Every chart's data. `version`: `data_version()` if the caller just read it (saves a query).
+
+        The aggregates are independent queries over one snapshot. On PostgreSQL, for a population
+        of `PARALLEL_FROM` trainees or more, the per-trainee ones run on worker connections that
+        share this transaction's snapshot (`Concurrent`) while this thread runs the others, so the
+        time spent waiting for the server overlaps; otherwise, and on SQLite, they run one after
+        another in this transaction.
+        """
         # The summaries are brought up to date first, outside the read transaction below, whose
         # snapshot must include them.
         self.summary.refresh(version or self.data_version())
-        with self.store.read() as session:
+        with self.store.read() as session, Concurrent(self, session) as queries:
             who = analyst(session, viewer, filters)
             self._tune(session)
-            where = summary_population(who, filters, self.dialect, session)
+            where, trainees = _summary_scope(who, filters, self.dialect, session)
+            if trainees is None or trainees >= PARALLEL_FROM:
+                queries.parallel()
             p = period_column(filters.grain)
-            trainee_rows, growth_rows, cohort_periods = self._attempt_aggregates(session, where, p)
+            # The per-trainee aggregates, the longest, go to the workers; this thread runs the
+            # others meanwhile.
+            attempts = self._attempt_frames(queries, where, p, pseudonymous)
             grouped = self._choice_groups(session, where)
             versions = self.versions.get(session, {h for h, _, _, _ in grouped})
             rubric = self._rubric(session, versions, grouped)
-            zone_labels = dict(zone_order(rubric)) if rubric else {}
-            zone_periods = self._zone_periods(session, where, p, zone_labels)
-            scenarios = self._scenario_summary(session, where)
+            zone_periods = _zone_frame(self._zone_counts(session, where, p), dict(zone_order(rubric)) if rubric else {})
+            scenario_frame = self._scenario_summary(session, where)
             in_progress = self._in_progress(session, who, filters)
-            transitions = (
-                self._transitions(session, where, filters.scenario_id, versions, grouped) if filters.scenario_id else None
-            )
-            persons = people(session, {r.user_id for r in trainee_rows} | {r.user_id for r in growth_rows})
-            title = self._titles(session, [filters.scenario_id]).get(filters.scenario_id) if filters.scenario_id else None
-
-        attempts = sum(r.attempts for r in trainee_rows)
-        summary = {
-            "trainees": len({r.user_id for r in trainee_rows}),
-            "attempts": attempts,
-            "choices": sum(n for *_, n in grouped),
-            "in_progress": int(in_progress or 0),
-            "mean_score": (sum(r.mean_score * r.attempts for r in trainee_rows) / attempts) if attempts else None,
-        }
+            if filters.scenario_id:
+                title = self._titles(session, [filters.scenario_id]).get(filters.scenario_id)
+                counted = self._path_endings(session, where, filters.scenario_id)
+                transitions = self._transitions(session, counted, filters.scenario_id, versions, grouped)
+            else:
+                title, transitions = None, pd.DataFrame(columns=TRANSITION_COLUMNS)
+            trainee_periods, growth, cohort_periods, summary = attempts()
+            summary["choices"] = sum(n for *_, n in grouped)
+            summary["in_progress"] = in_progress
         zones = zone_order(rubric) if rubric else []
         return Dashboard(
             filters=filters,
             summary=summary,
-            trainee_periods=_trainee_periods(trainee_rows, persons, pseudonymous),
+            trainee_periods=trainee_periods,
             cohort_periods=cohort_periods,
-            growth=_growth(growth_rows, persons, pseudonymous),
+            growth=growth,
             zone_periods=zone_periods,
             dimensions=_dimension_means(grouped, versions, rubric),
             choices=(
@@ -528,13 +699,131 @@ class AnalyticsService:
                 if filters.scenario_id
                 else pd.DataFrame(columns=CHOICE_COLUMNS)
             ),
-            transitions=transitions if transitions is not None else pd.DataFrame(columns=TRANSITION_COLUMNS),
+            transitions=transitions,
             strategies=_strategy_usage(grouped, versions, rubric),
-            scenarios=scenarios,
+            scenarios=scenario_frame,
             zones=zones,
             scenario_title=title,
             pseudonymous=pseudonymous,
         )
+
+    def _attempt_frames(
+        self, queries: Concurrent, where: list, p: ColumnElement, pseudonymous: bool
+    ) -> Callable[[], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]]:
+        """Submits the per-attempt aggregates; returns what gives their frames (trainee periods,
+        growth, cohort periods) and the summary's attempt figures once they are done.
+
+        On PostgreSQL (``method="auto"``) they are three queries that run side by side: per
+        (trainee, period) with its latest attempt (`_pg_trainee_periods`), each trainee's first
+        and latest attempt (`_pg_growth`) and each period's middle scores (`_pg_medians`).
+        Otherwise `_attempt_aggregates` does all three in one task.
+        """
+        if self.dialect == "postgresql" and self.method == "auto":
+            periods = queries.submit(self._pg_trainee_periods, where, p, True)
+            growth = queries.submit(self._pg_growth, where, p)
+            medians = queries.submit(self._pg_medians, where, p)
+
+            def finish() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+                trainee, persons = periods.result()
+                return (
+                    _trainee_periods(trainee, persons, pseudonymous),
+                    _growth(growth.result(), persons, pseudonymous),
+                    _cohort_medians(trainee, medians.result()),
+                    trainee.summary(),
+                )
+
+            return finish
+        return queries.submit(self._attempt_part, where, p, pseudonymous).result
+
+    def _attempt_part(
+        self, session: Session, where: list, p: ColumnElement, pseudonymous: bool
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+        """The frames drawn from the per-attempt aggregates, with the summary's attempt figures."""
+        trainee, growth_rows, cohort_periods = self._attempt_aggregates(session, where, p)
+        persons = people(session, set(trainee.user_ids))
+        return (
+            _trainee_periods(trainee, persons, pseudonymous),
+            _growth(growth_rows, persons, pseudonymous),
+            cohort_periods,
+            trainee.summary(),
+        )
+
+    @overload
+    def _pg_trainee_periods(self, session: Session, where: list, p: ColumnElement) -> TraineePeriods: ...
+
+    @overload
+    def _pg_trainee_periods(
+        self, session: Session, where: list, p: ColumnElement, with_people: Literal[True]
+    ) -> tuple[TraineePeriods, dict[int, Person]]: ...
+
+    def _pg_trainee_periods(
+        self, session: Session, where: list, p: ColumnElement, with_people: bool = False
+    ) -> TraineePeriods | tuple[TraineePeriods, dict[int, Person]]:
+        """PostgreSQL: per (trainee, period) the attempts, mean score and latest attempt (ordered
+        ``array_agg``); `with_people`: and the trainees listed (`people`), on the same connection."""
+        newest = func.array_agg(aggregate_order_by(S.attempt_id, S.completed_at.desc(), S.attempt_id.desc()))[1]
+        trainee = TraineePeriods(
+            *_columns(
+                _plain_rows(
+                    session.connection().execute(
+                        select(S.user_id, p, func.count(), func.avg(S.score), newest).where(*where).group_by(S.user_id, p)
+                    )
+                ),
+                5,
+            )
+        )
+        return (trainee, people(session, set(trainee.user_ids))) if with_people else trainee
+
+    def _pg_growth(self, session: Session, where: list, p: ColumnElement) -> list[GrowthRow]:
+        """PostgreSQL: each trainee with two or more attempts, with their first and latest attempt:
+        per trainee the first and last period, and in each (LATERAL, through the covering index on
+        ``user_id, period, completed_at, ...``) the first, resp. latest, attempt."""
+        count = func.count()
+        users = (
+            select(S.user_id, count.label("n"), func.min(p).label("low"), func.max(p).label("high"))
+            .where(*where)
+            .group_by(S.user_id)
+            .having(count >= 2)
+            .subquery()
+        )
+
+        def pick(period: ColumnElement, order: tuple) -> Any:
+            return (
+                select(S.attempt_id, S.score, S.completed_at)
+                .where(*where, S.user_id == users.c.user_id, p == period)
+                .order_by(*order)
+                .limit(1)
+                .lateral()
+            )
+
+        first = pick(users.c.low, (S.completed_at, S.attempt_id))
+        last = pick(users.c.high, (S.completed_at.desc(), S.attempt_id.desc()))
+        return [
+            GrowthRow(u, int(n), first_id, float(first_score), first_at, last_id, float(last_score), last_at)
+            for u, n, first_id, first_score, first_at, last_id, last_score, last_at in session.connection().execute(
+                select(
+                    users.c.user_id, users.c.n, first.c.attempt_id, first.c.score, first.c.completed_at,
+                    last.c.attempt_id, last.c.score, last.c.completed_at,
+                )
+                .select_from(users)
+                .join(first, true())
+                .join(last, true())
+                .order_by(users.c.user_id)
+            ).all()
+        ]
+
+    def _pg_medians(self, session: Session, where: list, p: ColumnElement) -> list[tuple[str, int, float, float]]:
+        """PostgreSQL: per period the attempts and the two middle scores (the same one for an odd
+        count), whose mean, taken in Python, is the median exactly as `statistics.median` gives it."""
+        scores = type_coerce(func.array_agg(aggregate_order_by(S.score, S.score)), ARRAY(Float))
+        ranked = select(p.label("period"), func.count().label("n"), scores.label("scores")).where(*where).group_by(p).subquery()
+        n, ordered = ranked.c.n, ranked.c.scores
+        return [
+            (per, int(k), float(low), float(high))
+            for per, k, low, high in session.connection().execute(
+                select(ranked.c.period, n, ordered[(n + 1) // 2], ordered[(n + 2) // 2])
+            ).all()
+        ]
 
     def _in_progress(self, session: Session, who: Actor, filters: Filters) -> int:
         """Attempts not completed, as `population(who, filters, completed=False)` counts them.
@@ -555,31 +844,35 @@ class AnalyticsService:
         return int(session.connection().execute(select(func.count()).where(*conditions, unfinished)).scalar() or 0)
 
     def _tune(self, session: Session) -> None:
-        """PostgreSQL: room to hash-aggregate the step groups in memory (this transaction only)."""
+        """PostgreSQL: room to hash-aggregate in memory (this transaction only)."""
         if self.dialect == "postgresql":
-            session.execute(text("SET LOCAL work_mem = '32MB'"))
+            session.connection().exec_driver_sql(WORK_MEM)
 
     def _attempt_aggregates(
         self, session: Session, where: list, p: ColumnElement
-    ) -> tuple[list[TraineePeriod], list[GrowthRow], pd.DataFrame]:
+    ) -> tuple[TraineePeriods, list[GrowthRow], pd.DataFrame]:
         """Per trainee and period, per trainee (first and latest), and per period (median).
 
         ``method="auto"`` uses what each backend does fastest (measured by
         `bench/bench_analytics.py`): plain GROUP BY queries, with SQLite's
         documented "bare column" rule (in a query with a single ``max()`` or
         ``min()``, other columns come from that row) and ``group_concat`` score
-        lists for medians on SQLite; on PostgreSQL ordered ``array_agg`` for
-        each period's latest and first attempt and ``string_agg`` score lists
-        (one query; `_percentile_medians` is the SQL-only alternative, used for
-        a trainee's cohort median). ``method="window"`` does it all in one pass
+        lists for medians on SQLite; on PostgreSQL three queries, which
+        `_attempt_frames` runs side by side: an ordered ``array_agg`` for each
+        period's latest attempt (`_pg_trainee_periods`), a LATERAL look-up of
+        each trainee's first and latest attempt (`_pg_growth`) and each period's
+        two middle scores from an ordered ``array_agg`` (`_pg_medians`;
+        ``percentile_cont`` in `_percentile_medians` serves a trainee's cohort median).
+        ``method="window"`` does it all in one pass
         of window functions, on either backend. Both read the summaries' covering
         indexes (``user_id, month|week, completed_at, score, attempt_id``).
+        The (trainee, period) rows, a few thousand, are kept as columns.
         """
         if self.method == "window":
             picked = self._attempt_pass(session, where, p)
-            trainee = [
-                TraineePeriod(r.user_id, r.period, int(r.n_up), float(r.mean_up), r.attempt_id) for r in picked if r.rn_up == 1
-            ]
+            trainee = TraineePeriods.of(
+                (r.user_id, r.period, int(r.n_up), float(r.mean_up), r.attempt_id) for r in picked if r.rn_up == 1
+            )
             firsts = {r.user_id: r for r in picked if r.n_u >= 2 and r.first_rn == 1}
             lasts = {r.user_id: r for r in picked if r.n_u >= 2 and r.first_rn == r.n_u}
             growth = [
@@ -594,19 +887,24 @@ class AnalyticsService:
             # Two scans: per (trainee, period) with the latest attempt (bare columns of max()) and
             # the period's scores (for the medians); per trainee with the first attempt (min()).
             # Times stay text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC): only their day is shown.
-            trainee, latest, scores = [], {}, defaultdict(list)
-            for u, per, n, m, at, attempt_id, score, listed in session.connection().execute(
-                select(
-                    S.user_id, p, count, mean, type_coerce(func.max(S.completed_at), String), S.attempt_id, S.score,
-                    func.group_concat(S.score),
-                )
-                .where(*where)
-                .group_by(S.user_id, p)
-            ).all():
-                trainee.append(TraineePeriod(u, per, int(n), float(m), attempt_id))
-                if u not in latest or (per or "") > (latest[u][0] or ""):
+            users, periods, counts, means, times, ids, scores, listed = _columns(
+                _plain_rows(
+                    session.connection().execute(
+                        select(
+                            S.user_id, p, count, mean, type_coerce(func.max(S.completed_at), String), S.attempt_id,
+                            S.score, func.group_concat(S.score),
+                        )
+                        .where(*where)
+                        .group_by(S.user_id, p)
+                    )
+                ),
+                8,
+            )
+            latest: dict[int, tuple] = {}
+            for u, per, at, attempt_id, score in zip(users, periods, times, ids, scores, strict=True):
+                known = latest.get(u)
+                if known is None or (per or "") > (known[0] or ""):
                     latest[u] = (per, attempt_id, float(score), at)
-                scores[per].append((u, listed))
             growth = [
                 GrowthRow(u, int(n), fid, float(fscore), fat, *latest[u][1:])
                 for u, n, fat, fid, fscore in session.connection().execute(
@@ -616,51 +914,12 @@ class AnalyticsService:
                     .having(count >= 2)
                 ).all()
             ]
-            medians = [
-                (per, _median(",".join(listed for _, listed in groups)), sum(listed.count(",") + 1 for _, listed in groups),
-                 len(groups))
-                for per, groups in sorted(scores.items())
-            ]
-            return trainee, growth, pd.DataFrame(medians, columns=COHORT_PERIOD_COLUMNS)
-        # PostgreSQL: one GROUP BY (trainee, period) gives the means, each period's latest and first
-        # attempt (ordered array_agg) and its scores as text (exact: PostgreSQL prints the shortest
-        # text that reads back as the same double), whose medians per period are taken in Python,
-        # as on SQLite. Growth takes each trainee's first and latest attempt from those rows and
-        # looks their scores and times up by id.
-        newest = func.array_agg(aggregate_order_by(S.attempt_id, S.completed_at.desc(), S.attempt_id.desc()))[1]
-        oldest = func.array_agg(aggregate_order_by(S.attempt_id, S.completed_at, S.attempt_id))[1]
-        trainee, scores = [], defaultdict(list)
-        first: dict[int, tuple[str, str]] = {}
-        latest: dict[int, tuple[str, str]] = {}
-        attempts: dict[int, int] = defaultdict(int)
-        for u, per, n, m, newest_id, oldest_id, listed in session.connection().execute(
-            select(S.user_id, p, count, mean, newest, oldest, func.string_agg(cast(S.score, Text), ","))
-            .where(*where)
-            .group_by(S.user_id, p)
-        ).all():
-            trainee.append(TraineePeriod(u, per, int(n), float(m), newest_id))
-            attempts[u] += int(n)
-            if u not in latest or (per or "") > (latest[u][0] or ""):
-                latest[u] = (per, newest_id)
-            if u not in first or (per or "") < (first[u][0] or ""):
-                first[u] = (per, oldest_id)
-            scores[per].append(listed)
-        growing = sorted(u for u, n in attempts.items() if n >= 2)
-        known: dict[str, tuple] = {}
-        for chunk in _chunks([i for u in growing for i in (first[u][1], latest[u][1])], 900):
-            for attempt_id, score, at in session.connection().execute(
-                select(S.attempt_id, S.score, S.completed_at).where(S.attempt_id.in_(chunk))
-            ).all():
-                known[attempt_id] = (float(score), at)
-        growth = [
-            GrowthRow(u, attempts[u], first[u][1], *known[first[u][1]], latest[u][1], *known[latest[u][1]])
-            for u in growing
-        ]
-        medians = [
-            (per, _median(",".join(groups)), sum(listed.count(",") + 1 for listed in groups), len(groups))
-            for per, groups in sorted(scores.items(), key=lambda item: item[0] or "")
-        ]
-        return trainee, growth, pd.DataFrame(medians, columns=COHORT_PERIOD_COLUMNS)
+            trainee = TraineePeriods(users, periods, counts, means, ids)
+            return trainee, growth, _medians_of_lists(periods, listed)
+        # PostgreSQL: three queries (which `_attempt_frames` runs side by side).
+        trainee = self._pg_trainee_periods(session, where, p)
+        growth = self._pg_growth(session, where, p)
+        return trainee, growth, _cohort_medians(trainee, self._pg_medians(session, where, p))
 
     def _attempt_pass(self, session: Session, where: list, p: ColumnElement) -> list:
         """One pass over the completed attempts, ranked by window functions, keeping only the rows
@@ -757,13 +1016,27 @@ class AnalyticsService:
         """(version, node, choice, picks): every response chart's counts.
 
         SQL groups the attempts by the path they took (20,000 attempts, a few hundred paths); each
-        path's steps come from the shared path dictionary (`analytics_summary.DICTIONARIES`), so the
-        counts per response are the path counts times the responses on each path. No query touches
-        the steps of individual attempts.
+        path's steps (`PathStep`, a few thousand rows in all) give the counts per response: the
+        path counts times the responses on each path. No query touches the steps of individual
+        attempts. On PostgreSQL the join with the path steps is part of the query (a few hundred
+        rows come back, and the server's time overlaps other queries'); on SQLite, which has no
+        server, the steps come from the shared path dictionary (`analytics_summary.DICTIONARIES`),
+        which is faster there.
         """
-        rows = session.connection().execute(
-            select(S.path_id, func.count()).where(*where).group_by(S.path_id)
-        ).all()
+        if self.dialect == "postgresql":
+            counted = select(S.path_id, func.count().label("n")).where(*where).group_by(S.path_id).subquery()
+            step = PathStep
+            return [
+                (content_hash, node, choice, int(n))
+                for content_hash, node, choice, n in session.connection().execute(
+                    select(step.content_hash, step.node_id, step.choice_id, func.sum(counted.c.n))
+                    .join(step, step.path_id == counted.c.path_id)
+                    .where(step.choice_id.is_not(None))
+                    .group_by(step.content_hash, step.node_id, step.choice_id)
+                    .order_by(step.content_hash, step.node_id, step.choice_id)
+                ).all()
+            ]
+        rows = _plain_rows(session.connection().execute(select(S.path_id, func.count()).where(*where).group_by(S.path_id)))
         paths = self.dictionaries.paths(session, [path_id for path_id, _ in rows])
         picks: dict[tuple[str, str, str], int] = defaultdict(int)
         for path_id, n in rows:
@@ -773,23 +1046,35 @@ class AnalyticsService:
                     picks[(info.content_hash, node, choice)] += int(n)  # type: ignore[union-attr]
         return [(content_hash, node, choice, n) for (content_hash, node, choice), n in sorted(picks.items())]
 
-    def _zone_periods(self, session: Session, where: list, p: ColumnElement, labels: dict[str, str]) -> pd.DataFrame:
-        """Responses (choices) per period and zone: SQL counts attempts per (period, zone multiset);
-        each multiset's zone counts come from the shared zone-set dictionary."""
-        order = {z: i for i, z in enumerate(labels)}
-        rows = session.connection().execute(
-            select(p, S.zones_id, func.count()).where(*where).group_by(p, S.zones_id)
-        ).all()
+    def _zone_counts(self, session: Session, where: list, p: ColumnElement) -> dict[tuple[str, str | None], int]:
+        """Responses (choices) per (period, zone): SQL counts attempts per (period, zone multiset),
+        and each multiset's zone counts (`ZoneCount`) multiply them: joined in the query on
+        PostgreSQL (a few hundred rows come back), from the shared zone-set dictionary on SQLite
+        (as `_choice_groups`)."""
+        if self.dialect == "postgresql":
+            counted = (
+                select(p.label("period"), S.zones_id, func.count().label("n"))
+                .where(*where)
+                .group_by(p, S.zones_id)
+                .subquery()
+            )
+            return {
+                (per, zone): int(n)
+                for per, zone, n in session.connection().execute(
+                    select(counted.c.period, ZoneCount.zone, func.sum(counted.c.n * ZoneCount.n))
+                    .join(ZoneCount, ZoneCount.zones_id == counted.c.zones_id)
+                    .group_by(counted.c.period, ZoneCount.zone)
+                ).all()
+            }
+        rows = _plain_rows(
+            session.connection().execute(select(p, S.zones_id, func.count()).where(*where).group_by(p, S.zones_id))
+        )
         sets = self.dictionaries.zone_sets(session, [zones_id for _, zones_id, _ in rows])
-        totals: dict[tuple[str, str], int] = defaultdict(int)
+        totals: dict[tuple[str, str | None], int] = defaultdict(int)
         for per, zones_id, n in rows:
             for zone, k in sets.get(zones_id, ()):
-                totals[(per, zone)] += int(n) * k
-        data = sorted(
-            ((per, zone or "unknown", labels.get(zone, zone or "unknown"), n) for (per, zone), n in totals.items()),
-            key=lambda r: (r[0], order.get(r[1], 99), r[1]),
-        )
-        return pd.DataFrame(data, columns=ZONE_COLUMNS)
+                totals[(per, zone)] += n * k
+        return totals
 
     def _rubric(self, session: Session, versions: dict[str, VersionInfo], grouped: list[tuple]) -> Rubric | None:
         """The rubric of the version with the most choices in scope (else the newest stored one)."""
@@ -824,20 +1109,27 @@ class AnalyticsService:
         data.sort(key=lambda r: (r[4], r[0]))  # hardest (lowest mean) first
         return pd.DataFrame(data, columns=SCENARIO_COLUMNS)
 
+    def _path_endings(self, session: Session, where: list, scenario_id: str) -> list[tuple[int, str | None, int]]:
+        """(path, ending, attempts) of one scenario's attempts in scope."""
+        return [
+            (path_id, ending, int(n))
+            for path_id, ending, n in session.connection().execute(
+                select(S.path_id, S.ending, func.count())
+                .where(*where, S.scenario_id == scenario_id)
+                .group_by(S.path_id, S.ending)
+            ).all()
+        ]
+
     def _transitions(
-        self, session: Session, where: list, scenario_id: str, versions: dict[str, VersionInfo], grouped: list[tuple]
+        self, session: Session, counted: list[tuple[int, str | None, int]], scenario_id: str,
+        versions: dict[str, VersionInfo], grouped: list[tuple],
     ) -> pd.DataFrame:
-        counted = session.connection().execute(
-            select(S.path_id, S.ending, func.count())
-            .where(*where, S.scenario_id == scenario_id)
-            .group_by(S.path_id, S.ending)
-        ).all()
         paths = self.dictionaries.paths(session, [path_id for path_id, _, _ in counted])
         steps: dict[tuple, int] = defaultdict(int)  # (source, choice, target or None, ending) -> attempts
         for path_id, ending, n in counted:
             info = paths.get(path_id)
             for node, choice, _, following in info.steps if info else ():
-                steps[(node, choice, following, ending)] += int(n)
+                steps[(node, choice, following, ending)] += n
         rows = [(*key, n) for key, n in steps.items()]
         info = _main_version(versions, scenario_id, grouped)
         links: dict[tuple[str, str], dict] = {}
@@ -1005,6 +1297,16 @@ def _main_version(
 # -- turning grouped rows into frames -----------------------------------------------------------------
 
 
+def _zone_frame(totals: dict[tuple[str, str | None], int], labels: dict[str, str]) -> pd.DataFrame:
+    """`zone_periods`: (period, zone) counts with the zones' labels, periods in order, zones in rubric order."""
+    order = {z: i for i, z in enumerate(labels)}
+    data = sorted(
+        ((per, zone or "unknown", labels.get(zone, zone or "unknown"), n) for (per, zone), n in totals.items()),
+        key=lambda r: (r[0], order.get(r[1], 99), r[1]),
+    )
+    return pd.DataFrame(data, columns=ZONE_COLUMNS)
+
+
 def _window_medians(picked: list) -> pd.DataFrame:
     """Per period: the mean of the middle rows (the median), the attempts, and the trainees
     (one latest-per-period row each)."""
@@ -1021,17 +1323,71 @@ def _window_medians(picked: list) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COHORT_PERIOD_COLUMNS)
 
 
-def _trainee_periods(rows: list, persons: dict[int, Person], pseudonymous: bool) -> pd.DataFrame:
-    shown = [r for r in rows if not persons[r.user_id].deleted]
+def _trainee_periods(rows: TraineePeriods, persons: dict[int, Person], pseudonymous: bool) -> pd.DataFrame:
+    """The frame of `rows` with each trainee's key and label; deleted trainees have no line."""
+    columns = [rows.user_ids, rows.periods, rows.means, rows.attempts, rows.attempt_ids]
+    if any(person.deleted for person in persons.values()):
+        keep = [i for i, u in enumerate(rows.user_ids) if not persons[u].deleted]
+        columns = [[column[i] for i in keep] for column in columns]
+    users, periods, means, attempts, attempt_ids = columns
+    keys = {u: person.key() for u, person in persons.items()}
+    labels = {u: person.label(pseudonymous) for u, person in persons.items()}
     return _frame(
         TRAINEE_PERIOD_COLUMNS,
-        [persons[r.user_id].key() for r in shown],
-        [persons[r.user_id].label(pseudonymous) for r in shown],
-        [r.period for r in shown],
-        [r.mean_score for r in shown],
-        [r.attempts for r in shown],
-        [r.attempt_id for r in shown],
+        [keys[u] for u in users],
+        [labels[u] for u in users],
+        list(periods),
+        list(map(float, means)),
+        list(map(int, attempts)),
+        list(attempt_ids),
     )
+
+
+def _plain_rows(result: CursorResult) -> list[tuple]:
+    """Every row of `result` as the database driver's own tuple, for the few large results (a few
+    thousand rows) whose columns need no conversion (integers, text, floats; times as text).
+
+    SQLAlchemy's `Row` objects are tracked by the garbage collector for as long as they live, so
+    a few thousand of them, alive while the next are fetched, are promoted to the oldest
+    generation and bring the next full collection (~100 ms in a Streamlit process) closer; plain
+    tuples of plain values stop being tracked at their first collection. Measured on the
+    dashboard: a third of the collections and of the objects promoted per uncached rerun.
+    """
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def _columns(rows: Sequence[Sequence], width: int) -> list[list]:
+    """Rows as `width` columns (one pass per column: ``zip(*rows)`` would make an iterator per
+    row, thousands of objects for the garbage collector to look at)."""
+    return [[row[i] for row in rows] for i in range(width)]
+
+
+def _cohort_medians(trainee: TraineePeriods, medians: list[tuple[str, int, float, float]]) -> pd.DataFrame:
+    """`cohort_periods` from each period's attempts and two middle scores (`_pg_medians`); its
+    trainees are the trainees with a (trainee, period) row in it."""
+    trainees = Counter(trainee.periods)
+    return pd.DataFrame(
+        [(per, (low + high) / 2, n, trainees[per]) for per, n, low, high in sorted(medians, key=lambda r: r[0] or "")],
+        columns=COHORT_PERIOD_COLUMNS,
+    )
+
+
+def _medians_of_lists(periods: Sequence[str], listed: Sequence[str]) -> pd.DataFrame:
+    """`cohort_periods` from one comma-separated score list per (trainee, period): per period the
+    median of every score, the number of scores (attempts) and of lists (trainees)."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for per, scores in zip(periods, listed, strict=True):
+        groups[per].append(scores)
+    rows = []
+    for per in sorted(groups, key=lambda item: item or ""):
+        values = sorted(map(float, ",".join(groups[per]).split(",")))
+        middle = len(values) // 2
+        median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+        rows.append((per, median, len(values), len(groups[per])))
+    return pd.DataFrame(rows, columns=COHORT_PERIOD_COLUMNS)
 
 
 def _frame(columns: list[str], *values: list) -> pd.DataFrame:
