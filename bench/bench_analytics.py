@@ -13,7 +13,9 @@ afterwards) it:
    time per rerun: *uncached* (the dashboard's caches cleared before each
    run) and *cached*, median and worst of ``--runs`` runs, wall clock and the
    process's CPU time (the machine is shared: CPU time shows the work itself
-   when the wall clock includes waiting for a core);
+   when the wall clock includes waiting for a core), and the full garbage
+   collections that fell within those runs (~100 ms each: they make most
+   "worst" figures; `gc.freeze()` after start-up shrinks them to ~10 ms);
 3. measures what new practice costs the next uncached rerun: ``--new``
    attempts completed at once (copies of existing ones), then the summary
    refresh (sync check and summarising them) and the whole rerun;
@@ -110,25 +112,49 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def full_collections() -> Iterator[list[float]]:
+    """The duration (ms) of each full garbage collection while the block runs: one costs ~100 ms in
+    a process with Streamlit, plotly and pandas loaded, and explains most "worst" runs."""
+    found: list[float] = []
+    began: list[float] = []
+
+    def watch(phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            began.append(time.perf_counter())
+        elif began:
+            found.append(ms(time.perf_counter() - began.pop()))
+
+    gc.callbacks.append(watch)
+    try:
+        yield found
+    finally:
+        gc.callbacks.remove(watch)
+
+
 def timed(
     run: Callable[[], object], repeat: int, before: Callable[[], None] | None = None
-) -> tuple[list, list]:
+) -> tuple[list, list, list]:
     walls, cpus = [], []
-    for _ in range(repeat):
-        if before:
-            before()
-        wall, cpu = time.perf_counter(), time.process_time()
-        run()
-        walls.append(ms(time.perf_counter() - wall))
-        cpus.append(ms(time.process_time() - cpu))
-    return walls, cpus
+    with full_collections() as collections:
+        for _ in range(repeat):
+            if before:
+                before()
+            wall, cpu = time.perf_counter(), time.process_time()
+            run()
+            walls.append(ms(time.perf_counter() - wall))
+            cpus.append(ms(time.process_time() - cpu))
+    return walls, cpus, collections
 
 
-def describe(walls: list[float], cpus: list[float], target: float) -> str:
+def describe(walls: list[float], cpus: list[float], collections: list[float], target: float) -> str:
     median = statistics.median(walls)
     verdict = "meets" if median <= target else "misses"
+    full_gc = f"; {len(collections)} full GC ({sum(collections):.0f} ms)" if collections else ""
     return (
-        f"median {median:7.0f} ms, worst {max(walls):7.0f} ms (CPU median {statistics.median(cpus):6.0f} ms)"
+        f"median {median:7.0f} ms, worst {max(walls):7.0f} ms (CPU median {statistics.median(cpus):6.0f} ms{full_gc})"
         f"  -> {verdict} the {target:.0f} ms target"
     )
 
@@ -265,7 +291,7 @@ def bench_raw_vs_sql(url: str, viewer: Viewer, runs: int) -> None:
     store = Store(url)
     try:
         with store.read_engine.connect() as connection:
-            walls, _ = timed(lambda: pd.read_sql(text(RAW_CHOICES), connection), max(1, runs // 2))
+            walls, _, _ = timed(lambda: pd.read_sql(text(RAW_CHOICES), connection), max(1, runs // 2))
             frame = pd.read_sql(text(RAW_CHOICES), connection)
         raw = statistics.median(walls)
         memory = frame.memory_usage(deep=True).sum() / 2**20
@@ -275,7 +301,7 @@ def bench_raw_vs_sql(url: str, viewer: Viewer, runs: int) -> None:
         for method in ("auto", "window"):
             analytics = AnalyticsService(store, method=method)
             analytics.dashboard(viewer, Filters())
-            walls, cpus = timed(lambda a=analytics: a.dashboard(viewer, Filters()), runs)
+            walls, cpus, _ = timed(lambda a=analytics: a.dashboard(viewer, Filters()), runs)
             sql = statistics.median(walls)
             print(
                 f"  SQL aggregation ({method:6}): every dashboard aggregate in median {sql:.0f} ms "

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -75,6 +76,7 @@ class Board:
     strategies: Chart
     heatmap: Chart | None
     sankey: Chart | None
+    scenario_table: pd.DataFrame  # the "Scenarios, hardest first" table, as shown
 
 
 def _filters_key(filters: Filters) -> tuple:
@@ -104,6 +106,14 @@ def build_board(data: Dashboard) -> Board:
         strategies=frozen(charts.strategy_chart(data.strategies)),
         heatmap=frozen(charts.choice_heatmap(data.choices, f"Responses chosen in “{scenario}”")) if scenario else None,
         sankey=frozen(charts.path_sankey(data.transitions, f"Paths through “{scenario}”")) if scenario else None,
+        scenario_table=scenario_table(data.scenarios),
+    )
+
+
+def scenario_table(scenarios: pd.DataFrame) -> pd.DataFrame:
+    return scenarios.assign(repaired_share=(scenarios["repaired_share"] * 100).round(0)).rename(
+        columns={"scenario_id": "Scenario id", "title": "Scenario", "attempts": "Attempts", "trainees": "Trainees",
+                 "mean_score": "Mean score", "repaired_share": "Repaired (%)"}
     )
 
 
@@ -161,7 +171,8 @@ def render(viewer: Viewer | None = None) -> None:
     if filters is None:
         return
     try:
-        analytics.check(viewer, filters)
+        if filters.cohort_id is not None:  # the viewer was checked above; now the cohort
+            analytics.check(viewer, filters)
         board = _board(viewer.user_id, viewer.role, _filters_key(filters), pseudonymous, version)
     except UserFacingError as error:
         st.error(str(error))
@@ -190,19 +201,16 @@ def render(viewer: Viewer | None = None) -> None:
     show_chart(board.strategies, "strategies", show_tables)
 
     st.subheader("Scenarios, hardest first")
-    scenario_table = data.scenarios.assign(repaired_share=(data.scenarios["repaired_share"] * 100).round(0)).rename(
-        columns={"scenario_id": "Scenario id", "title": "Scenario", "attempts": "Attempts", "trainees": "Trainees",
-                 "mean_score": "Mean score", "repaired_share": "Repaired (%)"}
-    )
+    table = board.scenario_table
     st.dataframe(
-        scenario_table,
+        table,
         hide_index=True,
         column_config={
             "Mean score": st.column_config.NumberColumn(format="%.1f"),
             "Repaired (%)": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f%%"),
         },
     )
-    _csv_button(lambda: scenario_table.to_csv(index=False), "scenarios.csv", "scenarios")
+    _csv_button(lambda: table.to_csv(index=False), "scenarios.csv", "scenarios")
 
     if board.heatmap is not None and board.sankey is not None:
         st.subheader(f"One scenario: {data.scenario_title}")

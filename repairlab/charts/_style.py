@@ -80,8 +80,12 @@ class Draft:
     def update_yaxes(self, **changes: Any) -> None:
         _merge(self.layout.setdefault("yaxis", {}), changes)
 
-    def build(self) -> go.Figure:
-        layout = {**self.layout, "template": _template(TEMPLATE)}
+    def build(self, lean: bool = False) -> go.Figure:
+        """The figure. `lean`: with only the parts of the template that apply to this figure's
+        traces (see `_lean_template`): the same chart, a third of the template's size to copy,
+        check and send on every rerun."""
+        types = frozenset(trace.get("type", "scatter") for trace in self.data) if lean else None
+        layout = {**self.layout, "template": _template(TEMPLATE, types)}
         return go.Figure(data=self.data, layout=layout, _validate=False)
 
 
@@ -93,14 +97,38 @@ def bar(**properties: Any) -> dict[str, Any]:
     return {"type": "bar", **properties}
 
 
+# Subplot defaults in a template's layout that only apply to the traces drawn on such a subplot.
+SUBPLOT_TRACES = {
+    "scene": frozenset({"scatter3d", "surface", "mesh3d", "cone", "streamtube", "volume", "isosurface"}),
+    "geo": frozenset({"scattergeo", "choropleth"}),
+    "ternary": frozenset({"scatterternary"}),
+}
+
+
 @cache
-def _template_json(name: str) -> str:
-    return json.dumps(pio.templates[name].to_plotly_json())
+def _template_json(name: str, types: frozenset[str] | None = None) -> str:
+    return json.dumps(_lean_template(pio.templates[name].to_plotly_json(), types))
 
 
-def _template(name: str) -> dict[str, Any]:
-    """A fresh copy of a named template as plain data (parsed from cached JSON)."""
-    return json.loads(_template_json(name))
+def _lean_template(template: dict[str, Any], types: frozenset[str] | None) -> dict[str, Any]:
+    """`template` less what cannot apply to a figure whose traces are of `types` (None: all of it):
+    per-trace-type defaults of other trace types (plotly.js applies ``template.data[type]`` only
+    to traces of that type) and the defaults of 3D, geo and ternary subplots when no trace is
+    drawn on one."""
+    if types is None:
+        return template
+    layout = {
+        key: value for key, value in template.get("layout", {}).items()
+        if key not in SUBPLOT_TRACES or SUBPLOT_TRACES[key] & types
+    }
+    data = {key: value for key, value in template.get("data", {}).items() if key in types}
+    return {**template, "data": data, "layout": layout}
+
+
+def _template(name: str, types: frozenset[str] | None = None) -> dict[str, Any]:
+    """A fresh copy of a named template as plain data (parsed from cached JSON); `types`: only
+    what applies to traces of these types (`_lean_template`)."""
+    return json.loads(_template_json(name, types))
 
 
 def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:

@@ -85,7 +85,7 @@ def _empty(title: str, notice: str, alt: str, columns: Sequence[str], height: in
     empty_notice(fig, notice)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return Chart(fig.build(), alt, pd.DataFrame(columns=list(columns)))
+    return Chart(fig.build(lean=True), alt, pd.DataFrame(columns=list(columns)))
 
 
 def _score_axis(fig: Draft, title: str = "Attempt score (0-100)") -> None:
@@ -220,7 +220,7 @@ def scores_over_time_chart(
         f"{fmt(first.median_score)} in {period_label(first.period, grain)} to {fmt(last.median_score)} in "
         f"{period_label(last.period, grain)}."
     )
-    return Chart(fig.build(), alt, table)
+    return Chart(fig.build(lean=True), alt, table)
 
 
 # -- growth: first vs latest ----------------------------------------------------------------------
@@ -263,7 +263,8 @@ def growth_chart(growth: pd.DataFrame, title: str = "Growth: first against lates
     )
     xs: list = []
     ys: list = []
-    for label, row in zip(labels, _rows(shown), strict=True):
+    shown_rows = _rows(shown)
+    for label, row in zip(labels, shown_rows, strict=True):
         xs += [row.first_score, row.latest_score, None]
         ys += [label, label, None]
     fig.add_trace(scatter(name="Change", x=xs, y=ys, mode="lines", line={"color": MUTED, "width": 2},
@@ -277,7 +278,7 @@ def growth_chart(growth: pd.DataFrame, title: str = "Growth: first against lates
             mode="markers",
             marker={"symbol": "circle-open", "size": 11, "color": INK, "line": {"width": 2}},
             hovertext=[f"<b>{n}</b><br>First attempt, {r.first_at}: {fmt(r.first_score)}"
-                       for n, r in zip(names, _rows(shown), strict=True)],
+                       for n, r in zip(names, shown_rows, strict=True)],
             hovertemplate="%{hovertext}<extra></extra>",
         )
     )
@@ -295,7 +296,7 @@ def growth_chart(growth: pd.DataFrame, title: str = "Growth: first against lates
             hovertext=[
                 f"<b>{n}</b><br>Latest attempt, {r.latest_at}: {fmt(r.latest_score)}<br>"
                 f"Change {fmt(r.change)} over {plural(int(r.attempts), 'attempt')}"
-                for n, r in zip(names, _rows(shown), strict=True)
+                for n, r in zip(names, shown_rows, strict=True)
             ],
             hovertemplate="%{hovertext}<extra></extra>",
             cliponaxis=False,
@@ -303,12 +304,19 @@ def growth_chart(growth: pd.DataFrame, title: str = "Growth: first against lates
     )
     fig.update_xaxes(title={"text": "Attempt score (0-100)"}, range=[0, 105], dtick=20, fixedrange=True)
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], fixedrange=True, ticksuffix="  ")
+    def rounded(column: str) -> list[float]:
+        return [round(float(v), 1) for v in ordered[column].tolist()]
+
     table = pd.DataFrame(
-        [
-            (r.trainee, int(r.attempts), round(float(r.first_score), 1), r.first_at,
-             round(float(r.latest_score), 1), r.latest_at, round(float(r.change), 1))
-            for r in _rows(ordered)
-        ],
+        {
+            "Trainee": ordered["trainee"].tolist(),
+            "Attempts": [int(n) for n in ordered["attempts"].tolist()],
+            "First score": rounded("first_score"),
+            "First date": ordered["first_at"].tolist(),
+            "Latest score": rounded("latest_score"),
+            "Latest date": ordered["latest_at"].tolist(),
+            "Change": rounded("change"),
+        },
         columns=GROWTH_TABLE,
     )
     improved = int((ordered["change"] > 0).sum())
@@ -319,7 +327,7 @@ def growth_chart(growth: pd.DataFrame, title: str = "Growth: first against lates
     )
     if len(shown) < len(ordered):
         alt = alt[:-1] + f"; the chart shows the {len(shown)} largest and smallest changes, the table lists all."
-    return Chart(fig.build(), alt, table)
+    return Chart(fig.build(lean=True), alt, table)
 
 
 # -- zones over time --------------------------------------------------------------------------------
@@ -404,7 +412,7 @@ def zone_distribution_chart(
         shares = {labels[z]: counts.get((first, z), 0) / totals[first] for z in known if (first, z) in counts}
         alt = f"Share of {unit}s in each zone in {period_label(first, grain)}: " + join_words(
             f"{name} {_pct(s)}" for name, s in shares.items()) + "."
-    return Chart(fig.build(), alt, table)
+    return Chart(fig.build(lean=True), alt, table)
 
 
 # -- radar: dimension means against the ideal -----------------------------------------------------------
@@ -477,7 +485,7 @@ def dimension_radar(dimensions: pd.DataFrame, title: str = "Each dimension again
     alt = f"Cohort mean on each dimension against the ideal: {parts}."
     if len(gaps) > 1 and max(gaps.values()) > min(gaps.values()):
         alt = alt[:-1] + f"; furthest from the ideal: {max(gaps, key=gaps.__getitem__)}."
-    return Chart(fig.build(), alt, table)
+    return Chart(fig.build(lean=True), alt, table)
 
 
 # -- one scenario: choice heatmap and paths -------------------------------------------------------------
@@ -558,7 +566,7 @@ def choice_heatmap(choices: pd.DataFrame, title: str = "Which response was chose
     )
     if hardest is not None and len(rows) > 1:
         alt = alt[:-1] + f", least often at decision D{hardest}."
-    return Chart(fig.build(), alt, table)
+    return Chart(fig.build(lean=True), alt, table)
 
 
 def _wrap_id(text: str, width: int = 11) -> str:
@@ -636,7 +644,7 @@ def path_sankey(transitions: pd.DataFrame, title: str = "Paths through the scena
         f"of this scenario, ending " + join_words(f"{label.replace('Ending: ', '')} {plural(int(n), 'time')}"
                                                   for label, n in by_end.items()) + "."
     )
-    return Chart(fig.build(), alt, table)
+    return Chart(fig.build(lean=True), alt, table)
 
 
 # -- strategies -----------------------------------------------------------------------------------
@@ -681,7 +689,7 @@ def strategy_chart(strategies: pd.DataFrame, title: str = "Repair strategies use
                                                        for r in _rows(top)) + "."
     if unused:
         alt = alt[:-1] + f"; never used: {join_words(unused)}."
-    return Chart(fig.build(), alt, table)
+    return Chart(fig.build(lean=True), alt, table)
 
 
 # -- a trainee's own trend ---------------------------------------------------------------------------
@@ -768,7 +776,7 @@ def trainee_trend_chart(own: pd.DataFrame, cohort: pd.DataFrame, grain: str = "m
         if len(match):
             alt += f", against a cohort median of {fmt(float(match.iloc[0].median_score))}"
         alt += f"; {plural(len(own), 'period')} with attempts in all."
-    return Chart(fig.build(), alt, table)
+    return Chart(fig.build(lean=True), alt, table)
 
 
 __all__ = [
