@@ -14,6 +14,8 @@ disturbed while the group stands still.
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -123,6 +125,36 @@ def shared_live_state(session_id: str) -> tuple[LiveToken, Counts] | None:
     return group_service().live_state(session_id)
 
 
+SETTLED_KEY = "group_live_unsettled_since"
+SETTLE_AFTER_SECONDS = 1.0  # at least this long after the move was drawn: a later fragment tick
+
+
+def _follow_the_group(token: LiveToken) -> None:
+    """Rerun the whole page when the group has moved on, and once more a beat later.
+
+    Under load Streamlit can drop the end of a page run when a fragment's timer
+    fires just as the run finishes; the browser then keeps the old page while
+    the session already holds the new token. The second full run, one refresh
+    after each move, redraws such a page (measured: one trainee of 120 stuck
+    on the pre-reveal page for 60 s without it).
+    """
+    if token != st.session_state.get(TOKEN_KEY):
+        st.rerun(scope="app")
+    moved_at = st.session_state.get(SETTLED_KEY)
+    # Not within the page run that drew the move (the fragment runs inline there too).
+    if moved_at is not None and time.monotonic() - moved_at >= SETTLE_AFTER_SECONDS:
+        del st.session_state[SETTLED_KEY]
+        st.rerun(scope="app")
+
+
+def remember_drawn(token: LiveToken) -> None:
+    """The token this page run draws; a move (not the first draw) asks for the settling rerun."""
+    previous = st.session_state.get(TOKEN_KEY)
+    if previous is not None and previous != token:
+        st.session_state[SETTLED_KEY] = time.monotonic()  # when the move was drawn
+    st.session_state[TOKEN_KEY] = token
+
+
 @st.fragment(run_every=REFRESH)
 def _watch(session_id: str) -> None:
     """Rerun the whole page when the group moves on; otherwise show the live counts only."""
@@ -130,8 +162,7 @@ def _watch(session_id: str) -> None:
     if live is None:
         return
     token, counts = live
-    if token != st.session_state.get(TOKEN_KEY):
-        st.rerun(scope="app")
+    _follow_the_group(token)
     st.caption(f"{counts.answered} of {counts.joined} have answered · updates on its own")
 
 
@@ -188,7 +219,7 @@ def render_member(groups: GroupService, session_id: str, user: UserRef) -> None:
     except UserFacingError as error:
         st.error(str(error))
         return
-    st.session_state[TOKEN_KEY] = LiveToken(info.status, info.position, info.revealed)
+    remember_drawn(LiveToken(info.status, info.position, info.revealed))
     st.title(info.title)
     st.caption(f"Group session {info.code} · {info.mode_label} · joined as {user.display_name}")
     if not info.is_open:
@@ -343,5 +374,5 @@ def render_self_paced(groups: GroupService, info: SessionInfo, user: UserRef) ->
 @st.fragment(run_every=REFRESH)
 def _watch_closed(session_id: str) -> None:
     live = shared_live_state(session_id)
-    if live is not None and live[0] != st.session_state.get(TOKEN_KEY):
-        st.rerun(scope="app")
+    if live is not None:
+        _follow_the_group(live[0])
