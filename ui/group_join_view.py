@@ -15,6 +15,7 @@ disturbed while the group stands still.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -125,47 +126,62 @@ def shared_live_state(session_id: str) -> tuple[LiveToken, Counts] | None:
     return group_service().live_state(session_id)
 
 
-SETTLED_KEY = "group_live_unsettled_since"
-SETTLE_AFTER_SECONDS = 5.0  # after the move was drawn: later than the room's own reruns for the move
+LiveState = tuple[LiveToken, Counts]
+SETTLE_AFTER_SECONDS = 5.0  # the extra full run after a move: after the room's own reruns for it
+DRAWING_KEY = "group_page_drawing"
+SETTLED_KEY = "group_live_settled_for"
+PAGE_DONE_KEY = "group_page_done_at"
+RACE_SECONDS = 0.25  # a fragment run starting this soon after a page run ended may have cut its end
 
 
-def _follow_the_group(token: LiveToken) -> None:
-    """Rerun the whole page when the group has moved on, and once more a little later.
+@dataclass(frozen=True)
+class Drawn:
+    """What a full page run drew: the group's token then, when, and whether it was a move."""
 
-    Under load Streamlit can drop the end of a page run when a fragment's timer
-    fires just as the run finishes; the browser then keeps the old page while
-    the session already holds the new token. The second full run, on the first
-    fragment tick 5 s after each move (after the room's own reruns for it, so
-    it does not slow them), redraws such a page (measured: one trainee of 120
-    stuck on the pre-reveal page for 60 s without it; with it the reveal
-    reached all 120 in 5.6 s on PostgreSQL, 9.4 s when it came after 1 s).
+    token: LiveToken
+    at: float
+    moved: bool
+
+
+def _follow_the_group(session_id: str, drawn: Drawn) -> LiveState | None:
+    """Rerun the whole page when the group has moved on since `drawn`; repair a lost page end.
+
+    Under load Streamlit can drop the end of a page run: when a fragment's timer
+    fires just as a full run finishes, a new script runner takes the fragment
+    and the old runner's last messages never reach the browser, which keeps a
+    half-old page while the session holds the new token. (Measured with 120
+    trainees: one stayed on the pre-reveal page for 60 s.) Two repairs: a
+    fragment run that starts right after a page run ended reruns the page, and
+    after each move one more full run follows on the first tick 5 s later,
+    after the room's own reruns for the move.
     """
-    if token != st.session_state.get(TOKEN_KEY):
+    live = shared_live_state(session_id)
+    if live is None or st.session_state.get(DRAWING_KEY) == drawn.at:
+        return live  # called inside the page run that is drawing `drawn`: nothing to compare yet
+    now = time.monotonic()
+    if live[0] != drawn.token:
         st.rerun(scope="app")
-    moved_at = st.session_state.get(SETTLED_KEY)
-    # Not within the page run that drew the move (the fragment runs inline there too).
-    if moved_at is not None and time.monotonic() - moved_at >= SETTLE_AFTER_SECONDS:
-        del st.session_state[SETTLED_KEY]
+    if now - st.session_state.get(PAGE_DONE_KEY, float("-inf")) < RACE_SECONDS:
+        st.rerun(scope="app")  # this fragment run may have cost the page run its last messages
+    settle_due = drawn.moved and now - drawn.at >= SETTLE_AFTER_SECONDS
+    if settle_due and st.session_state.get(SETTLED_KEY) != drawn.at:
+        st.session_state[SETTLED_KEY] = drawn.at
         st.rerun(scope="app")
-
-
-def remember_drawn(token: LiveToken) -> None:
-    """The token this page run draws; a move (not the first draw) asks for the settling rerun."""
-    previous = st.session_state.get(TOKEN_KEY)
-    if previous is not None and previous != token:
-        st.session_state[SETTLED_KEY] = time.monotonic()  # when the move was drawn
-    st.session_state[TOKEN_KEY] = token
+    return live
 
 
 @st.fragment(run_every=REFRESH)
-def _watch(session_id: str) -> None:
+def _watch(session_id: str, drawn: Drawn) -> None:
     """Rerun the whole page when the group moves on; otherwise show the live counts only."""
-    live = shared_live_state(session_id)
-    if live is None:
-        return
-    token, counts = live
-    _follow_the_group(token)
-    st.caption(f"{counts.answered} of {counts.joined} have answered · updates on its own")
+    live = _follow_the_group(session_id, drawn)
+    if live is not None:
+        counts = live[1]
+        st.caption(f"{counts.answered} of {counts.joined} have answered · updates on its own")
+
+
+@st.fragment(run_every=REFRESH)
+def _watch_closed(session_id: str, drawn: Drawn) -> None:
+    _follow_the_group(session_id, drawn)
 
 
 # -- the page ----------------------------------------------------------------------------
@@ -221,22 +237,30 @@ def render_member(groups: GroupService, session_id: str, user: UserRef) -> None:
     except UserFacingError as error:
         st.error(str(error))
         return
-    remember_drawn(LiveToken(info.status, info.position, info.revealed))
+    token = LiveToken(info.status, info.position, info.revealed)
+    previous = st.session_state.get(TOKEN_KEY)
+    st.session_state[TOKEN_KEY] = token
+    drawn = Drawn(token, time.monotonic(), moved=previous is not None and previous != token)
     st.title(info.title)
     st.caption(f"Group session {info.code} · {info.mode_label} · joined as {user.display_name}")
     if not info.is_open:
         st.info("The host has closed this session. Your answers are saved; you can read the results below.")
-    if info.supervisor_paced:
-        render_supervisor_paced(groups, info, user)
-    else:
-        render_self_paced(groups, info, user)
+    st.session_state[DRAWING_KEY] = drawn.at  # the watcher's call inside this run is not a live check
+    try:
+        if info.supervisor_paced:
+            render_supervisor_paced(groups, info, user, drawn)
+        else:
+            render_self_paced(groups, info, user, drawn)
+    finally:
+        del st.session_state[DRAWING_KEY]
+        st.session_state[PAGE_DONE_KEY] = time.monotonic()
 
 
-def render_supervisor_paced(groups: GroupService, info: SessionInfo, user: UserRef) -> None:
+def render_supervisor_paced(groups: GroupService, info: SessionInfo, user: UserRef, drawn: Drawn) -> None:
     view = groups.participant_view(info.id, user.id)
     position = view.position
     if info.is_open and not position.finished:
-        _watch(info.id)
+        _watch(info.id, drawn)  # first: its timer must not depend on the end of this run arriving
     if position.finished:
         st.header(ENDING_TITLES.get(position.play.ending or "", "The session ended"))
         st.markdown(position.text)
@@ -342,9 +366,9 @@ def render_own_debrief(groups: GroupService, info: SessionInfo, user: UserRef) -
         st.caption("These results are saved in your records (My history) as a group attempt.")
 
 
-def render_self_paced(groups: GroupService, info: SessionInfo, user: UserRef) -> None:
+def render_self_paced(groups: GroupService, info: SessionInfo, user: UserRef, drawn: Drawn) -> None:
     if info.is_open:
-        _watch_closed(info.id)
+        _watch_closed(info.id, drawn)
     try:
         state = groups.own_attempt(info.id, user.id)
     except UserFacingError as error:
@@ -371,10 +395,3 @@ def render_self_paced(groups: GroupService, info: SessionInfo, user: UserRef) ->
     if not info.is_open:
         st.info("The session is closed, but your attempt is yours: continue it here or from My history.")
     render_node(state)
-
-
-@st.fragment(run_every=REFRESH)
-def _watch_closed(session_id: str) -> None:
-    live = shared_live_state(session_id)
-    if live is not None:
-        _follow_the_group(live[0])

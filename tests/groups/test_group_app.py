@@ -285,20 +285,3 @@ def test_a_self_paced_session_shows_the_host_a_board_of_pseudonyms_and_zones(per
     assert "Debrief: The late start" in texts(cam)
     host.run()
     assert "Finished: 1" in texts(host)
-
-
-def test_a_trainee_page_asks_for_one_settling_rerun_after_each_move_of_the_group(person, shared_db):
-    from ui.group_join_view import SETTLED_KEY
-
-    store = shared_db
-    sup = make_user(store, "Dr Host", "supervisor")
-    host = person("group_host", signed_in(store, sup.user_id))
-    session_id = start_session(host, EXAMPLE)
-    ana = join_as_guest(person, session_row(store, session_id).code, "Ana")
-    answer(ana, "I started fifteen minutes late")
-    assert SETTLED_KEY not in ana.session_state  # the group has not moved: nothing to settle
-
-    click(host, "Reveal the answers")
-    ana.run()  # the live fragment saw the new token and reran the page
-    assert "Results are in" in texts(ana)
-    assert SETTLED_KEY in ana.session_state  # one more full run is due, on a later fragment tick
