@@ -202,12 +202,14 @@ ADMIN_RECHECK_SECONDS = 2.0  # before the first administrator exists, how long "
 def admin_exists() -> bool:
     """Whether an administrator exists. Once true it stays true; "not yet" is re-asked every 2 s."""
     services = get_services()
-    seen = getattr(services, "admin_seen", None)
+    seen = getattr(services, "admin_seen", None)  # True, or when "not yet" was last read
+    if seen is True:
+        return True
     now = time.monotonic()
-    if seen is True or (seen is not None and now - seen[1] < ADMIN_RECHECK_SECONDS):
-        return seen is True
+    if seen is not None and now - seen < ADMIN_RECHECK_SECONDS:
+        return False
     exists = services.accounts.admin_exists()
-    services.admin_seen = True if exists else (False, now)  # type: ignore[attr-defined]
+    services.admin_seen = True if exists else now  # type: ignore[attr-defined]
     return exists
 
 

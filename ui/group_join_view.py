@@ -113,11 +113,12 @@ def render_group_debrief(data, key: str) -> None:  # type: ignore[no-untyped-def
 # -- the live watcher --------------------------------------------------------------------
 
 
+LiveState = tuple[LiveToken, Counts]
 SHARED_LIVE_SECONDS = 1.0  # one read per group per second in a process, however many trainees watch
 
 
 @st.cache_data(ttl=SHARED_LIVE_SECONDS, max_entries=256, show_spinner=False)
-def shared_live_state(session_id: str) -> tuple[LiveToken, Counts] | None:
+def shared_live_state(session_id: str) -> LiveState | None:
     """What every trainee's live fragment in this process shows, read once for the whole room.
 
     A room of trainees polls the same group; without sharing, 120 phones at a
@@ -126,7 +127,6 @@ def shared_live_state(session_id: str) -> tuple[LiveToken, Counts] | None:
     return group_service().live_state(session_id)
 
 
-LiveState = tuple[LiveToken, Counts]
 SETTLE_AFTER_SECONDS = 5.0  # the extra full run after a move: after the room's own reruns for it
 DRAWING_KEY = "group_page_drawing"
 SETTLED_KEY = "group_live_settled_for"
