@@ -341,7 +341,6 @@ def render_play(state: Any) -> None:
         node = scenario.nodes[last.node]
         chosen = next((c.text for c in node.choices or [] if c.id == last.choice), last.choice)
         render_feedback(last, state.rubric, chosen)
-    st.subheader(scenario.client)
     render_node(state)
 
 

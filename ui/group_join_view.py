@@ -391,7 +391,6 @@ def render_self_paced(groups: GroupService, info: SessionInfo, user: UserRef, dr
         node = state.scenario.nodes[last.node]
         text = next((c.text for c in node.choices or [] if c.id == last.choice), last.choice)
         render_feedback(last, state.rubric, text)
-    st.subheader(state.scenario.client)
     if not info.is_open:
         st.info("The session is closed, but your attempt is yours: continue it here or from My history.")
     render_node(state)

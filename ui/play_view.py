@@ -37,8 +37,7 @@ def render_feedback(outcome: ChoiceOutcome, rubric: Rubric, choice_text: str) ->
         description = dimension.levels.get(value, "")
         lines.append(f"- **{dimension.label} {value}** (ideal {dimension.ideal}): {description}")
     with st.container(border=True):
-        st.markdown(f"**Feedback on your last response**\n\n> {choice_text}\n\n{outcome.feedback}")
-        st.markdown("\n".join(lines))
+        st.markdown(f"**Feedback on your last response**\n\n> {choice_text}\n\n{outcome.feedback}\n\n" + "\n".join(lines))
 
 
 def _choice_text(state: AttemptState, outcome: ChoiceOutcome) -> str:
@@ -92,12 +91,14 @@ def show_message() -> None:
 
 
 def render_node(state: AttemptState) -> None:
+    """The client's name, words and nonverbal cue (one element), then Continue or the choices."""
     play = state.play
     node = play.node
     show_message()
-    st.markdown(node.text)
+    said = [f"### {state.scenario.client}", node.text]
     if node.cue:
-        st.caption(f"Nonverbal cue: {node.cue}")
+        said.append(f"**Nonverbal cue:** {node.cue}")
+    st.markdown("\n\n".join(said))
     if play.kind == "narration":
         st.button(
             "Continue", type="primary", key=f"continue-{play.step}",
@@ -183,5 +184,4 @@ def render() -> None:
     if state.coached and play.outcomes:
         last = play.outcomes[-1]
         render_feedback(last, state.rubric, _choice_text(state, last))
-    st.subheader(f"{scenario.client}")
     render_node(state)

@@ -97,11 +97,15 @@ class AttemptSummary:
 
 
 _ATTEMPTS, _STEPS = Attempt.__table__, AttemptStep.__table__
-_ATTEMPT_BY_ID = select(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id"))
-_ATTEMPT_BY_ID_FOR_UPDATE = _ATTEMPT_BY_ID.with_for_update()  # PostgreSQL; SQLite writers queue at BEGIN
-_ACTIONS_OF_ATTEMPT = (
-    select(_STEPS.c.choice_id).where(_STEPS.c.attempt_id == bindparam("attempt_id")).order_by(_STEPS.c.step_no)
+# One query for an attempt and its recorded actions: one row per step (one row of NULLs if none yet).
+_ATTEMPT_WITH_ACTIONS = (
+    select(_ATTEMPTS, _STEPS.c.step_no.label("recorded_step"), _STEPS.c.choice_id.label("recorded_action"))
+    .outerjoin(_STEPS, _STEPS.c.attempt_id == _ATTEMPTS.c.id)
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+    .order_by(_STEPS.c.step_no)
 )
+# PostgreSQL locks the attempt's row; SQLite writers already queue at BEGIN IMMEDIATE.
+_ATTEMPT_WITH_ACTIONS_FOR_UPDATE = _ATTEMPT_WITH_ACTIONS.with_for_update(of=_ATTEMPTS)
 _INSERT_STEP = _STEPS.insert()
 _INSERT_SCORE = StepScore.__table__.insert()
 _TOUCH_ATTEMPT = (
@@ -220,13 +224,14 @@ class PracticeService:
     def _record_once(self, attempt_id: str, step_no: int, action: str | None, user_id: int | None) -> AttemptState:
         # Prepared Core statements, not the ORM unit of work: this runs on every click.
         with self.store.write_connection() as connection:
-            query = _ATTEMPT_BY_ID if self.store.is_sqlite else _ATTEMPT_BY_ID_FOR_UPDATE
-            attempt = connection.execute(query, {"attempt_id": attempt_id}).first()
-            if attempt is None:
+            query = _ATTEMPT_WITH_ACTIONS if self.store.is_sqlite else _ATTEMPT_WITH_ACTIONS_FOR_UPDATE
+            rows = connection.execute(query, {"attempt_id": attempt_id}).all()
+            if not rows:
                 raise NotFound("That attempt does not exist. It may have been deleted.")
+            attempt = rows[0]
             if user_id is not None and attempt.user_id != user_id:
                 raise Forbidden("That attempt belongs to someone else.")
-            actions = list(connection.scalars(_ACTIONS_OF_ATTEMPT, {"attempt_id": attempt_id}))
+            actions = [row.recorded_action for row in rows if row.recorded_step is not None]
             if 0 <= step_no < len(actions):
                 if actions[step_no] == action:
                     return self._state(attempt, actions)  # already recorded: idempotent

@@ -131,7 +131,7 @@ def test_preview_plays_the_draft_as_a_trainee_would_and_returns_to_the_editor(au
 
     assert "Preview of your unpublished draft" in texts(app)
     assert "The wrong name" in [t.value for t in app.title]
-    assert "Nonverbal cue: His arms are folded and he looks straight at you." in texts(app)
+    assert "**Nonverbal cue:** His arms are folded and he looks straight at you." in texts(app)
     # Always take the best response, through narration, to the debrief.
     rubric = load_library(app_env).rubric
     from engine import load_scenario_text

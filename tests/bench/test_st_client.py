@@ -14,6 +14,7 @@ import random
 import sqlite3
 import urllib.parse
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,13 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
 
 
 def run(coroutine):  # type: ignore[no-untyped-def]
-    return asyncio.run(asyncio.wait_for(coroutine, 120))
+    """Run on a fresh event loop in its own thread.
+
+    The test session's Playwright (sync API) keeps an event loop running on the
+    main thread once a browser test has run, where asyncio.run() would refuse.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(coroutine, 120)).result()
 
 
 def choice_ids(library: Path, scenario_id: str, node_id: str) -> dict[str, str]:
