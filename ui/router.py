@@ -15,8 +15,16 @@ from .context import admin_exists, current_account, current_guest, get_services,
 from .navigation import page
 
 
+PAGE_CONFIGURED_KEY = "_page_configured"
+
+
 def run() -> None:
-    st.set_page_config(page_title="Repair Lab", page_icon=":material/handshake:", layout="wide")
+    if PAGE_CONFIGURED_KEY not in st.session_state:
+        # The browser keeps the page config for the whole session (reruns and page switches
+        # alike), so it is sent once per session. The icon is an emoji, which Streamlit inlines
+        # as an SVG; a Material icon favicon would be fetched from fonts.gstatic.com.
+        st.set_page_config(page_title="Repair Lab", page_icon="🤝", layout="wide")
+        st.session_state[PAGE_CONFIGURED_KEY] = True
     services = get_services()
     account = current_account()
     user = account.ref if account else current_guest()
