@@ -63,6 +63,8 @@ def test_a_trainee_plays_to_the_debrief_surviving_a_reload_and_sees_the_balance_
     library = load_library(running_app.library)
     choices = path_to_ending(library.scenarios[SCENARIO], library.rubric, "repaired")
     texts = choice_texts(choices, running_app.library)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
 
     page.goto(running_app.url)
     page.get_by_label("Your name or a nickname").fill("Ana")
@@ -98,6 +100,12 @@ def test_a_trainee_plays_to_the_debrief_surviving_a_reload_and_sees_the_balance_
     page.get_by_role("heading", name=re.compile("Debrief")).scroll_into_view_if_needed()
     wait_idle(page)
     page.screenshot(path=str(SCREENSHOTS / "debrief.png"))
+
+    # Nothing is fetched from the internet: every request the page made went to the app itself
+    # (a Material icon favicon, for one, would come from fonts.gstatic.com).
+    origin = running_app.url.rstrip("/")
+    elsewhere = sorted({url for url in requested if not url.startswith((origin + "/", "data:", "blob:"))})
+    assert len(requested) > 10 and elsewhere == []
 
 
 def test_scenario_html_is_displayed_as_text_not_executed(page: Page, running_app):
