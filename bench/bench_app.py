@@ -207,11 +207,16 @@ class AppTestPlayer:
         return self.rng.choice(state.offered_choices()).id
 
     def choice_click(self, choice: str) -> tuple[float, bool]:
-        """One timed choice click: (seconds for select + Respond + run, whether it reached the debrief)."""
+        """One timed choice click: (seconds for select + Respond + run, whether it reached the debrief).
+
+        The radio and the button are found in AppTest's element tree before the clock starts, as
+        the trivial app's button is: finding them is the test harness's work, not the server's.
+        """
         radio = self.app.radio[-1]
+        respond = self._button("Respond")
         started = time.perf_counter()
         radio.set_value(choice)
-        self._button("Respond").click()
+        respond.click()
         self.app.run()
         elapsed = time.perf_counter() - started
         self._check()
@@ -227,8 +232,9 @@ class AppTestTrivial:
         self.count = 0
 
     def click(self) -> float:
+        button = self.app.button(key="click")
         started = time.perf_counter()
-        self.app.button(key="click").click()
+        button.click()
         self.app.run()
         elapsed = time.perf_counter() - started
         self.count += 1

@@ -14,23 +14,10 @@ from repairlab.services.authoring import authoring_allowed
 from .context import admin_exists, current_account, current_guest, get_services, guests_allowed
 from .navigation import page
 
-
 PAGE_CONFIGURED_KEY = "_page_configured"
 
 
-def run() -> None:
-    if PAGE_CONFIGURED_KEY not in st.session_state:
-        # The browser keeps the page config for the whole session (reruns and page switches
-        # alike), so it is sent once per session. The icon is an emoji, which Streamlit inlines
-        # as an SVG; a Material icon favicon would be fetched from fonts.gstatic.com.
-        st.set_page_config(page_title="Repair Lab", page_icon="🤝", layout="wide")
-        st.session_state[PAGE_CONFIGURED_KEY] = True
-    services = get_services()
-    account = current_account()
-    user = account.ref if account else current_guest()
-    role = account.role if account else None
-    staff = role in ("supervisor", "admin")
-
+def _menu(signed_in: bool, role: str | None, no_admin_yet: bool, authoring: bool) -> dict[str, list[st.Page]]:
     sections = {
         "Practise": [
             page("library", "Scenario library", ":material/library_books:", default=True),
@@ -40,8 +27,7 @@ def run() -> None:
             page("group_join", "Join a group session", ":material/groups:"),
         ],
     }
-    no_admin_yet = not admin_exists()
-    if staff:
+    if role in ("supervisor", "admin"):
         sections["Supervise"] = [
             page("group_host", "Run a group session", ":material/co_present:"),
             page("cohorts", "Cohorts", ":material/school:"),
@@ -49,17 +35,38 @@ def run() -> None:
         ]
     elif no_admin_yet and guests_allowed():  # a single-machine install before any accounts exist
         sections["Supervise"] = [page("group_host", "Run a group session", ":material/co_present:")]
-    authoring = [page("authors", "Library check", ":material/rule:")]
-    if authoring_allowed(user, services.settings):
-        authoring.insert(0, page("authoring", "Authoring workspace", ":material/edit_document:"))
-    sections["Authoring"] = authoring
-    account_pages = [page("signin", "Sign in" if account is None else "Sign out", ":material/login:")]
-    account_pages.append(page("account", "My account" if account else "Create an account", ":material/person:"))
+    sections["Authoring"] = [page("authors", "Library check", ":material/rule:")]
+    if authoring:
+        sections["Authoring"].insert(0, page("authoring", "Authoring workspace", ":material/edit_document:"))
+    account_pages = [page("signin", "Sign out" if signed_in else "Sign in", ":material/login:")]
+    account_pages.append(page("account", "My account" if signed_in else "Create an account", ":material/person:"))
     if role == "admin":
         account_pages.append(page("admin", "Administration", ":material/admin_panel_settings:"))
     if no_admin_yet:
         account_pages.append(page("setup", "First-time setup", ":material/build:"))
     sections["Account"] = account_pages
+    return sections
+
+
+MENUS_KEY = "_menus"
+
+
+def run() -> None:
+    if PAGE_CONFIGURED_KEY not in st.session_state:
+        # The browser keeps the page config for the whole session (reruns and page switches
+        # alike), so it is sent once per session. The icon is an emoji, which Streamlit inlines
+        # as an SVG; a Material icon favicon would be fetched from fonts.gstatic.com.
+        st.set_page_config(page_title="Repair Lab", page_icon="🤝", layout="wide")
+        st.session_state[PAGE_CONFIGURED_KEY] = True
+    account = current_account()
+    user = account.ref if account else current_guest()
+    role = account.role if account else None
+    # The menu depends on these four facts only; each combination is built once per session.
+    facts = (account is not None, role, not admin_exists(), authoring_allowed(user, get_services().settings))
+    menus = st.session_state.setdefault(MENUS_KEY, {})
+    sections = menus.get(facts)
+    if sections is None:
+        sections = menus[facts] = _menu(*facts)
 
     navigation = st.navigation(sections)
     with st.sidebar:
