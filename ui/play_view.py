@@ -138,7 +138,8 @@ def render() -> None:
         link("library", "Go to the scenario library")
         return
     try:
-        state = fresh_state(attempt_id) or services.practice.load(attempt_id)
+        fresh = fresh_state(attempt_id)
+        state = fresh or services.practice.load(attempt_id)
         if state.mode == "group":
             from .group_join_view import group_service
 
@@ -147,7 +148,9 @@ def render() -> None:
             if group:
                 link("group_join", "Open the group session", group=group)
             return
-        if not _plays_own_attempt(state):
+        # A state fresh from this run's Respond/Continue needs no second ownership check: that
+        # form was drawn only for the attempt's owner, and the service checked the owner again.
+        if fresh is None and not _plays_own_attempt(state):
             owner = services.practice.user_by_id(state.user_id)
             if owner is not None and owner.is_guest and guests_allowed():
                 set_current_user(owner)  # a guest's attempt link is its key
