@@ -153,7 +153,8 @@ def current_account() -> Account | None:
     account = _oidc_account()
     if account is not None:
         return account
-    token = st.session_state.get(TOKEN_KEY) or st.query_params.get(TOKEN_PARAM)
+    kept = st.session_state.get(TOKEN_KEY)
+    token = kept or st.query_params.get(TOKEN_PARAM)
     if not token:
         return None
     account = _remembered("_account_cache", token, lambda: get_services().signin.resolve(token))
@@ -162,7 +163,7 @@ def current_account() -> Account | None:
         if TOKEN_PARAM in st.query_params:
             del st.query_params[TOKEN_PARAM]
         return None
-    if st.session_state.get(TOKEN_KEY) != token:
+    if kept != token:
         st.session_state[TOKEN_KEY] = token
     if st.query_params.get(TOKEN_PARAM) != token:
         st.query_params[TOKEN_PARAM] = token
@@ -170,13 +171,14 @@ def current_account() -> Account | None:
 
 
 def current_guest() -> UserRef | None:
-    public_id = st.session_state.get(GUEST_KEY) or st.query_params.get(GUEST_PARAM)
+    kept = st.session_state.get(GUEST_KEY)
+    public_id = kept or st.query_params.get(GUEST_PARAM)
     if not public_id or not guests_allowed():
         return None
     user = _remembered("_guest_cache", public_id, lambda: get_services().practice.user_by_public_id(public_id))
     if user is None or not user.is_guest:
         return None  # an account's public id is not a password
-    if st.session_state.get(GUEST_KEY) != user.public_id:
+    if kept != user.public_id:
         st.session_state[GUEST_KEY] = user.public_id
     return user
 
