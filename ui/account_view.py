@@ -11,7 +11,6 @@ instead of being cut short without a word.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -21,19 +20,12 @@ from repairlab.services.accounts import Account
 from repairlab.services.errors import UserFacingError
 
 from .context import auth_configured, current_account, current_guest, get_services, signed_in
+from .literal import md
 from .navigation import link
 
 FLASH_KEY = "flash"
 EXPORT_KEY = "account_export"
 T = TypeVar("T")
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$&:-])")
-
-
-def md(value: object) -> str:
-    """Text typed by people (names, emails), escaped so Markdown shows it literally."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
-
 
 def show_flash() -> None:
     """The message an action left for the next run of the page."""
@@ -207,7 +199,7 @@ def render_visitor() -> None:
                 st.error(str(error))
                 return
             moved = signed_in(result)
-            message = f"Welcome, {account.display_name}. Your account is ready."
+            message = f"Welcome, {md(account.display_name)}. Your account is ready."
             if moved:
                 message += f" Your {moved} guest attempt(s) are now part of it."
             st.session_state[FLASH_KEY] = message

@@ -16,8 +16,9 @@ from repairlab.services.accounts import Account
 from repairlab.services.cohorts import CohortInfo
 from repairlab.services.errors import UserFacingError
 
-from .account_view import act, download_export, md, require_role, show_flash
+from .account_view import act, download_export, require_role, show_flash
 from .context import get_services
+from .literal import md
 from .navigation import link
 
 ROLE_LABELS = {TRAINEE: "Trainee", SUPERVISOR: "Supervisor", ADMIN: "Administrator"}

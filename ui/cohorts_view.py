@@ -15,8 +15,9 @@ from repairlab.services.cohorts import CohortInfo
 from repairlab.services.errors import UserFacingError
 from repairlab.services.roster import RosterRejected
 
-from .account_view import FLASH_KEY, act, md, require_role, show_flash
+from .account_view import FLASH_KEY, act, require_role, show_flash
 from .context import get_services
+from .literal import md
 from .navigation import link
 
 STATUS_LABELS = {"in_progress": "in progress", "completed": "finished"}

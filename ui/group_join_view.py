@@ -30,6 +30,7 @@ from repairlab.services.progress import progress
 
 from .context import current_user, get_services, guests_allowed, set_current_user
 from .debrief_view import ENDING_TITLES, render_debrief, show_chart
+from .literal import md
 
 REFRESH = "2s"  # trainees: the live check; 120 phones at 2 s stay within one process
 TOKEN_KEY = "group_live_token"
@@ -213,7 +214,7 @@ def render_join_form(groups: GroupService, user: UserRef | None) -> None:
                 help="Only you and your supervisor see it; the group's shared screens show a pseudonym.",
             )
         elif user is not None:
-            st.markdown(f"Joining as **{user.display_name}**.")
+            st.markdown(f"Joining as **{md(user.display_name)}**.")
         if st.form_submit_button("Join", type="primary"):
             try:
                 found = groups.find_open(code)
@@ -242,7 +243,7 @@ def render_member(groups: GroupService, session_id: str, user: UserRef) -> None:
     st.session_state[TOKEN_KEY] = token
     drawn = Drawn(token, time.monotonic(), moved=previous is not None and previous != token)
     st.title(info.title)
-    st.caption(f"Group session {info.code} · {info.mode_label} · joined as {user.display_name}")
+    st.caption(f"Group session {info.code} · {info.mode_label} · joined as {md(user.display_name)}")
     if not info.is_open:
         st.info("The host has closed this session. Your answers are saved; you can read the results below.")
     st.session_state[DRAWING_KEY] = drawn.at  # the watcher's call inside this run is not a live check

@@ -9,6 +9,7 @@ from repairlab.services.library_filter import filter_entries
 
 from .account_view import show_flash
 from .context import current_user, get_services, guests_allowed, set_current_user
+from .literal import md
 from .navigation import go, link
 
 DIFFICULTIES = ["beginner", "intermediate", "advanced"]
@@ -55,7 +56,7 @@ def render() -> None:
     user = current_user()
     show_flash()
     if user is not None:
-        st.markdown(f"Practising as **{user.display_name}**.")
+        st.markdown(f"Practising as **{md(user.display_name)}**.")
     elif guests_allowed():
         name_form()
         link("signin", "Or sign in to your account")

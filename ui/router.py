@@ -12,12 +12,15 @@ import streamlit as st
 from repairlab.services.authoring import authoring_allowed
 
 from .context import admin_exists, current_account, current_guest, get_services, guests_allowed
+from .literal import md
 from .navigation import page
 
 PAGE_CONFIGURED_KEY = "_page_configured"
 
 
-def _menu(signed_in: bool, role: str | None, no_admin_yet: bool, authoring: bool) -> dict[str, list[st.Page]]:
+def _menu(
+    who: str | None, signed_in: bool, role: str | None, no_admin_yet: bool, authoring: bool
+) -> dict[str, list[st.Page]]:
     sections = {
         "Practise": [
             page("library", "Scenario library", ":material/library_books:", default=True),
@@ -44,7 +47,8 @@ def _menu(signed_in: bool, role: str | None, no_admin_yet: bool, authoring: bool
         account_pages.append(page("admin", "Administration", ":material/admin_panel_settings:"))
     if no_admin_yet:
         account_pages.append(page("setup", "First-time setup", ":material/build:"))
-    sections["Account"] = account_pages
+    # The account section's heading says who is practising: "Account · Ana", or just "Account".
+    sections[f"Account · {who}" if who else "Account"] = account_pages
     return sections
 
 
@@ -61,14 +65,12 @@ def run() -> None:
     account = current_account()
     user = account.ref if account else current_guest()
     role = account.role if account else None
-    # The menu depends on these four facts only; each combination is built once per session.
-    facts = (account is not None, role, not admin_exists(), authoring_allowed(user, get_services().settings))
+    # The menu depends on these facts only; each combination is built once per session.
+    who = md(user.display_name) if user else None  # Streamlit renders section labels as Markdown
+    facts = (who, account is not None, role, not admin_exists(), authoring_allowed(user, get_services().settings))
     menus = st.session_state.setdefault(MENUS_KEY, {})
     sections = menus.get(facts)
     if sections is None:
         sections = menus[facts] = _menu(*facts)
 
-    navigation = st.navigation(sections)
-    with st.sidebar:
-        st.caption(f"Practising as {user.display_name}" if user else "Not signed in")
-    navigation.run()
+    st.navigation(sections).run()

@@ -42,6 +42,17 @@ def sign_in_and_start(new_app, scenario_id: str = SCENARIO, mode: str = "coached
     return app
 
 
+
+def test_a_name_written_in_markdown_is_shown_as_typed(new_app):
+    app = new_app()
+    app.run()
+    app.text_input[0].input("**Ana** [site](https://example.org)")
+    button(app, "Save name").click()
+    app.run()
+    shown = next(m.value for m in app.markdown if m.value.startswith("Practising as"))
+    # Every Markdown character is escaped, so the browser shows the name as text, not bold or a link.
+    assert shown == r"Practising as **\*\*Ana\*\* \[site\]\(https\://example.org\)**."
+
 def answer(app: AppTest, scenario, choice_id: str) -> None:
     """Continue through narration, then pick `choice_id` and press Respond."""
     for _ in range(20):

@@ -70,6 +70,7 @@ def test_a_trainee_plays_to_the_debrief_surviving_a_reload_and_sees_the_balance_
     page.get_by_label("Your name or a nickname").fill("Ana")
     page.get_by_role("button", name="Save name").click()
     expect(page.get_by_text("Practising as", exact=False).first).to_be_visible()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Account · Ana", exact=True)).to_be_visible()
     title = library.scenarios[SCENARIO].title
     page.get_by_role("button", name=f"Start {title}", disabled=False).click()
     expect(page).to_have_url(re.compile(r"/play\?.*attempt="))
