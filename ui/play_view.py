@@ -36,8 +36,7 @@ def render_feedback(outcome: ChoiceOutcome, rubric: Rubric, choice_text: str) ->
         dimension = rubric.dimensions[name]
         description = dimension.levels.get(value, "")
         lines.append(f"- **{dimension.label} {value}** (ideal {dimension.ideal}): {description}")
-    with st.container(border=True):
-        st.markdown(f"**Feedback on your last response**\n\n> {choice_text}\n\n{outcome.feedback}\n\n" + "\n".join(lines))
+    st.info(f"**Feedback on your last response**\n\n> {choice_text}\n\n{outcome.feedback}\n\n" + "\n".join(lines))
 
 
 def _choice_text(state: AttemptState, outcome: ChoiceOutcome) -> str:

@@ -75,7 +75,7 @@ def test_guest_starts_a_scenario_and_answers_a_choice(app: RunningApp) -> None:
         assert await session.set_radio("How do you respond?", 2) is None  # in a form: nothing sent yet
         timing = await session.submit_form("Respond")
         assert timing.action == "submit" and timing.status == "ok" and timing.seconds > 0
-        feedback = [t for t in session.texts("markdown") if t.startswith("**Feedback on your last response**")]
+        feedback = [t for t in session.texts("alert") if t.startswith("**Feedback on your last response**")]
         assert len(feedback) == 1 and f"> {picked}" in feedback[0]
         await session.close()
         return session, attempt_id, picked
