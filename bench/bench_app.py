@@ -297,6 +297,7 @@ class AppTestResult:
     gc_ms: list[float]
     gc_objects: int
     profile: str | None = None
+    pairs: list[tuple[float, float]] = field(default_factory=list)  # (real click, trivial click) in run order
 
 
 def bench_apptest(
@@ -312,6 +313,7 @@ def bench_apptest(
             player.choice_click(player.prepare())
             trivial.click()
         real, to_debrief, base = [], [], []
+        pairs: list[tuple[float, float]] = []
         stats: dict[bool, pstats.Stats] = {}
         for _ in range(clicks):  # interleaved, so drift on the machine hits both alike
             choice = player.prepare()
@@ -320,6 +322,7 @@ def bench_apptest(
                 seconds, debrief = player.choice_click(choice)
             (to_debrief if debrief else real).append(seconds)
             base.append(trivial.click())
+            pairs.append((seconds, base[-1]))
             if profiler is not None:
                 if debrief in stats:
                     stats[debrief].add(profiler)
@@ -349,7 +352,7 @@ def bench_apptest(
             f"  (AppTest ran with runner.postScriptGC={config.get_option('runner.postScriptGC')}; "
             "AppTest's script runner never calls gc.collect, see part 3)"
         )
-        return AppTestResult(real, to_debrief, base, gc_ms, len(gc.get_objects()), text)
+        return AppTestResult(real, to_debrief, base, gc_ms, len(gc.get_objects()), text, pairs)
 
 
 # -- 2. a real server in headless Chromium --------------------------------------------------
@@ -836,6 +839,9 @@ def section_apptest(
         f"  ratio real/trivial: median {ratio_med:.2f}x, p95 {ratio_p95:.2f}x "
         f"(choice to the next node only: median {ratio_next:.2f}x); target <= {TARGET_APPTEST_RATIO:.0f}x"
     )
+    thirds = [at.pairs[i * len(at.pairs) // 3:(i + 1) * len(at.pairs) // 3] for i in range(3)]
+    spread = ", ".join(f"{med([r for r, _ in part]) / med([t for _, t in part]):.2f}x" for part in thirds if part)
+    print(f"  the same ratio in each third of the run, in order: {spread} (how much the machine moved)")
     print(
         f"  gc.collect(2) with the app loaded ({at.gc_objects:,} tracked objects): "
         f"median {med(at.gc_ms):.1f} ms, p95 {p95(at.gc_ms):.1f} ms"
