@@ -68,6 +68,7 @@ os.chdir(ROOT)  # AppTest and `streamlit run` read .streamlit/config.toml from h
 from engine import load_library  # noqa: E402
 
 TRIVIAL_APP = ROOT / "bench" / "trivial_app.py"
+FLOOR_APP = ROOT / "bench" / "floor_app.py"  # the play page's shape with no app behind it
 REAL_APP = ROOT / "streamlit_app.py"  # what `streamlit run` starts
 APP_SCRIPT = ROOT / "app_script.py"  # the script it runs per session, which AppTest runs
 TARGET_APPTEST_RATIO = 2.0
@@ -244,6 +245,28 @@ class AppTestTrivial:
         return elapsed
 
 
+class AppTestFloor:
+    """bench/floor_app.py: the same menu and nine page elements, a counter instead of the app."""
+
+    def __init__(self) -> None:
+        from streamlit.testing.v1 import AppTest
+
+        self.app = AppTest.from_file(str(FLOOR_APP), default_timeout=60)
+        self.app.run()
+
+    def click(self) -> float:
+        radio = self.app.radio[-1]
+        respond = next(b for b in self.app.button if b.label == "Respond")
+        started = time.perf_counter()
+        radio.set_value(radio.options[1])
+        respond.click()
+        self.app.run()
+        elapsed = time.perf_counter() - started
+        if self.app.exception:
+            raise RuntimeError(f"the floor app raised: {self.app.exception}")
+        return elapsed
+
+
 @contextmanager
 def app_environment(workdir: Path) -> Iterator[Path]:
     """Point the in-process app at a fresh database and a copy of the library."""
@@ -298,6 +321,7 @@ class AppTestResult:
     gc_objects: int
     profile: str | None = None
     pairs: list[tuple[float, float]] = field(default_factory=list)  # (real click, trivial click) in run order
+    floor: list[float] = field(default_factory=list)
 
 
 def bench_apptest(
@@ -309,7 +333,10 @@ def bench_apptest(
         ids = playable_scenarios(library, scenarios)
         player = AppTestPlayer(ids, random.Random(seed))
         trivial = AppTestTrivial()
+        floor = AppTestFloor()
+        floor_times: list[float] = []
         for _ in range(warmup):
+            floor.click()
             player.choice_click(player.prepare())
             trivial.click()
         real, to_debrief, base = [], [], []
@@ -323,6 +350,7 @@ def bench_apptest(
             (to_debrief if debrief else real).append(seconds)
             base.append(trivial.click())
             pairs.append((seconds, base[-1]))
+            floor_times.append(floor.click())
             if profiler is not None:
                 if debrief in stats:
                     stats[debrief].add(profiler)
@@ -352,7 +380,7 @@ def bench_apptest(
             f"  (AppTest ran with runner.postScriptGC={config.get_option('runner.postScriptGC')}; "
             "AppTest's script runner never calls gc.collect, see part 3)"
         )
-        return AppTestResult(real, to_debrief, base, gc_ms, len(gc.get_objects()), text, pairs)
+        return AppTestResult(real, to_debrief, base, gc_ms, len(gc.get_objects()), text, pairs, floor_times)
 
 
 # -- 2. a real server in headless Chromium --------------------------------------------------
@@ -830,6 +858,7 @@ def section_apptest(
             fmt_ms(med(ms(at.trivial))),
             fmt_ms(p95(ms(at.trivial))),
         ],
+        ["floor app: Respond click", str(len(at.floor)), fmt_ms(med(ms(at.floor))), fmt_ms(p95(ms(at.floor)))],
     ]
     table("1. Server time per click (AppTest), ms", ["", "n", "median", "p95"], rows)
     ratio_med = med(all_real) / med(at.trivial)
@@ -838,6 +867,11 @@ def section_apptest(
     print(
         f"  ratio real/trivial: median {ratio_med:.2f}x, p95 {ratio_p95:.2f}x "
         f"(choice to the next node only: median {ratio_next:.2f}x); target <= {TARGET_APPTEST_RATIO:.0f}x"
+    )
+    print(
+        f"  floor app (bench/floor_app.py: the same menu and page elements, no app behind them): "
+        f"{med(at.floor) / med(at.trivial):.2f}x the trivial app; the real app's next-node click is "
+        f"{med(at.real) / med(at.floor):.2f}x the floor (what recording, identity and the engine add)"
     )
     thirds = [at.pairs[i * len(at.pairs) // 3:(i + 1) * len(at.pairs) // 3] for i in range(3)]
     spread = ", ".join(f"{med([r for r, _ in part]) / med([t for _, t in part]):.2f}x" for part in thirds if part)
