@@ -7,7 +7,10 @@ practice flow (issue 3, "Performance"):
    app's choice click (pick a response, press Respond, run the script) against
    ``bench/trivial_app.py`` (one button and a counter) clicked the same number
    of times, interleaved one click each, in the same process. Median and p95 of
-   each and the ratio (target: at most 2x).
+   each and the ratio (target: at most 2x). A third app, ``bench/floor_app.py``,
+   has the real play page's menu and nine elements with nothing behind them:
+   the real app over it is what the app's own work (recording, identity, the
+   engine) adds to Streamlit's cost of drawing that page.
 2. A real ``streamlit run`` on loopback driven by headless Debian Chromium with
    Playwright: click-to-page-updated latency of choice steps, measured inside
    the page with ``performance.now()``: the Respond button is clicked from page
