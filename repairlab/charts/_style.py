@@ -80,11 +80,11 @@ class Draft:
     def update_yaxes(self, **changes: Any) -> None:
         _merge(self.layout.setdefault("yaxis", {}), changes)
 
-    def build(self, lean: bool = False) -> go.Figure:
-        """The figure. `lean`: with only the parts of the template that apply to this figure's
-        traces (see `_lean_template`): the same chart, a third of the template's size to copy,
-        check and send on every rerun."""
-        types = frozenset(trace.get("type", "scatter") for trace in self.data) if lean else None
+    def build(self) -> go.Figure:
+        """The figure, with only the parts of the template that apply to its traces (see
+        `_lean_template`): the same chart, a third of the template's size to copy, check and
+        send on every rerun."""
+        types = frozenset(trace.get("type", "scatter") for trace in self.data)
         layout = {**self.layout, "template": _template(TEMPLATE, types)}
         return go.Figure(data=self.data, layout=layout, _validate=False)
 

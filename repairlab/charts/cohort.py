@@ -85,7 +85,7 @@ def _empty(title: str, notice: str, alt: str, columns: Sequence[str], height: in
     empty_notice(fig, notice)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return Chart(fig.build(lean=True), alt, pd.DataFrame(columns=list(columns)))
+    return Chart(fig.build(), alt, pd.DataFrame(columns=list(columns)))
 
 
 def _score_axis(fig: Draft, title: str = "Attempt score (0-100)") -> None:
@@ -220,7 +220,7 @@ def scores_over_time_chart(
         f"{fmt(first.median_score)} in {period_label(first.period, grain)} to {fmt(last.median_score)} in "
         f"{period_label(last.period, grain)}."
     )
-    return Chart(fig.build(lean=True), alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 # -- growth: first vs latest ----------------------------------------------------------------------
@@ -327,7 +327,7 @@ def growth_chart(growth: pd.DataFrame, title: str = "Growth: first against lates
     )
     if len(shown) < len(ordered):
         alt = alt[:-1] + f"; the chart shows the {len(shown)} largest and smallest changes, the table lists all."
-    return Chart(fig.build(lean=True), alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 # -- zones over time --------------------------------------------------------------------------------
@@ -412,7 +412,7 @@ def zone_distribution_chart(
         shares = {labels[z]: counts.get((first, z), 0) / totals[first] for z in known if (first, z) in counts}
         alt = f"Share of {unit}s in each zone in {period_label(first, grain)}: " + join_words(
             f"{name} {_pct(s)}" for name, s in shares.items()) + "."
-    return Chart(fig.build(lean=True), alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 # -- radar: dimension means against the ideal -----------------------------------------------------------
@@ -485,7 +485,7 @@ def dimension_radar(dimensions: pd.DataFrame, title: str = "Each dimension again
     alt = f"Cohort mean on each dimension against the ideal: {parts}."
     if len(gaps) > 1 and max(gaps.values()) > min(gaps.values()):
         alt = alt[:-1] + f"; furthest from the ideal: {max(gaps, key=gaps.__getitem__)}."
-    return Chart(fig.build(lean=True), alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 # -- one scenario: choice heatmap and paths -------------------------------------------------------------
@@ -566,7 +566,7 @@ def choice_heatmap(choices: pd.DataFrame, title: str = "Which response was chose
     )
     if hardest is not None and len(rows) > 1:
         alt = alt[:-1] + f", least often at decision D{hardest}."
-    return Chart(fig.build(lean=True), alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 def _wrap_id(text: str, width: int = 11) -> str:
@@ -644,7 +644,7 @@ def path_sankey(transitions: pd.DataFrame, title: str = "Paths through the scena
         f"of this scenario, ending " + join_words(f"{label.replace('Ending: ', '')} {plural(int(n), 'time')}"
                                                   for label, n in by_end.items()) + "."
     )
-    return Chart(fig.build(lean=True), alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 # -- strategies -----------------------------------------------------------------------------------
@@ -689,7 +689,7 @@ def strategy_chart(strategies: pd.DataFrame, title: str = "Repair strategies use
                                                        for r in _rows(top)) + "."
     if unused:
         alt = alt[:-1] + f"; never used: {join_words(unused)}."
-    return Chart(fig.build(lean=True), alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 # -- a trainee's own trend ---------------------------------------------------------------------------
@@ -776,7 +776,7 @@ def trainee_trend_chart(own: pd.DataFrame, cohort: pd.DataFrame, grain: str = "m
         if len(match):
             alt += f", against a cohort median of {fmt(float(match.iloc[0].median_score))}"
         alt += f"; {plural(len(own), 'period')} with attempts in all."
-    return Chart(fig.build(lean=True), alt, table)
+    return Chart(fig.build(), alt, table)
 
 
 __all__ = [

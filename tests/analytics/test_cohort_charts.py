@@ -32,6 +32,7 @@ from repairlab.services.analytics import (
     TRANSITION_COLUMNS,
     ZONE_COLUMNS,
 )
+from tests.charts.support import assert_plotly_white
 
 ZONES = [("balanced", "Balanced repair"), ("over-apology", "Over-apology"), ("defensive", "Defensive"),
          ("dismissive", "Dismissive")]
@@ -176,15 +177,6 @@ def test_every_chart_follows_the_house_conventions(every_chart) -> None:
         sentences = [s for s in chart.alt.split(". ") if s]
         assert chart.alt.endswith(".") and 1 <= len(sentences) <= 2, (name, chart.alt)
         assert "<" not in chart.alt, (name, chart.alt)
-
-
-def assert_plotly_white(figure, white: dict, name: str) -> None:
-    """The figure's template is plotly_white less only what cannot apply to it: the defaults of
-    trace types it does not draw and of 3D, geo and ternary subplots (it draws none)."""
-    template = figure.layout.template.to_plotly_json()
-    types = {trace.type for trace in figure.data}
-    assert template["data"] == {t: v for t, v in white["data"].items() if t in types}, name
-    assert template["layout"] == {k: v for k, v in white["layout"].items() if k not in {"scene", "geo", "ternary"}}, name
 
 
 def test_empty_data_gives_a_notice_and_an_empty_table_with_its_columns() -> None:

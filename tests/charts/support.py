@@ -46,3 +46,12 @@ def segments(xs: Any, ys: Any) -> list[tuple[tuple[float, float], tuple[float, f
         else:
             current.append((x, y))
     return found
+
+
+def assert_plotly_white(figure, white: dict, name: str) -> None:  # type: ignore[no-untyped-def]
+    """The figure's template is plotly_white less only what cannot apply to it: the defaults of
+    trace types it does not draw and of 3D, geo and ternary subplots (it draws none)."""
+    template = figure.layout.template.to_plotly_json()
+    types = {trace.type for trace in figure.data}
+    assert template["data"] == {t: v for t, v in white["data"].items() if t in types}, name
+    assert template["layout"] == {k: v for k, v in white["layout"].items() if k not in {"scene", "geo", "ternary"}}, name

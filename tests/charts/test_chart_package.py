@@ -17,7 +17,7 @@ from repairlab.charts import Chart, balance_chart, dimension_bars, history_chart
 from repairlab.services.practice import AttemptSummary
 
 from .conftest import PROJECT_ROOT
-from .support import play
+from .support import assert_plotly_white, play
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_every_chart_is_calm_fixed_height_and_legible_on_a_projector(charts: dic
     white = pio.templates["plotly_white"].to_plotly_json()
     for name, chart in charts.items():
         layout = chart.figure.layout
-        assert layout.template.to_plotly_json() == white, name
+        assert_plotly_white(chart.figure, white, name)
         assert isinstance(layout.height, int) and 300 <= layout.height <= 800, name
         assert layout.font.size >= 14, name
         assert layout.title.text, name
