@@ -9,23 +9,14 @@ from .context import identity_params
 PAGES: dict[str, st.Page] = {}
 
 
-BUILT_PAGES_KEY = "_navigation_pages"
-
-
 def page(name: str, title: str, icon: str, default: bool = False) -> st.Page:
     """Register `ui/pages/<name>.py` under the URL path `<name>`.
 
-    Page objects are built once per browser session (building one resolves and
-    checks its file) and reused on every rerun; st.navigation keeps per-run
-    state on them, so they are not shared between sessions.
+    The router builds each browser session's menu once (per set of facts) and keeps it, so a
+    page object is built once per session; st.navigation keeps per-run state on page objects,
+    so they are not shared between sessions.
     """
-    built = st.session_state.setdefault(BUILT_PAGES_KEY, {})
-    spec = (name, title, icon, default)
-    registered = built.get(spec)
-    if registered is None:
-        registered = built[spec] = st.Page(
-            f"ui/pages/{name}.py", title=title, icon=icon, url_path=name, default=default
-        )
+    registered = st.Page(f"ui/pages/{name}.py", title=title, icon=icon, url_path=name, default=default)
     PAGES[name] = registered
     return registered
 
