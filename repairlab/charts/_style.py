@@ -106,17 +106,15 @@ SUBPLOT_TRACES = {
 
 
 @cache
-def _template_json(name: str, types: frozenset[str] | None = None) -> str:
+def _template_json(name: str, types: frozenset[str]) -> str:
     return json.dumps(_lean_template(pio.templates[name].to_plotly_json(), types))
 
 
-def _lean_template(template: dict[str, Any], types: frozenset[str] | None) -> dict[str, Any]:
-    """`template` less what cannot apply to a figure whose traces are of `types` (None: all of it):
+def _lean_template(template: dict[str, Any], types: frozenset[str]) -> dict[str, Any]:
+    """`template` less what cannot apply to a figure whose traces are of `types`:
     per-trace-type defaults of other trace types (plotly.js applies ``template.data[type]`` only
     to traces of that type) and the defaults of 3D, geo and ternary subplots when no trace is
     drawn on one."""
-    if types is None:
-        return template
     layout = {
         key: value for key, value in template.get("layout", {}).items()
         if key not in SUBPLOT_TRACES or SUBPLOT_TRACES[key] & types
@@ -125,7 +123,7 @@ def _lean_template(template: dict[str, Any], types: frozenset[str] | None) -> di
     return {**template, "data": data, "layout": layout}
 
 
-def _template(name: str, types: frozenset[str] | None = None) -> dict[str, Any]:
+def _template(name: str, types: frozenset[str]) -> dict[str, Any]:
     """A fresh copy of a named template as plain data (parsed from cached JSON); `types`: only
     what applies to traces of these types (`_lean_template`)."""
     return json.loads(_template_json(name, types))

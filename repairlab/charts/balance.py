@@ -230,8 +230,8 @@ def draw_zones(fig: Draft, rubric: Rubric, x_dim: Dimension, y_dim: Dimension) -
             fillcolor=tint,
             line={"width": 0},
         )
-        # The label sits half a step from the centre cross, between the grid
-        # lines, where whole-number scores never put a choice.
+        # The label sits next to the centre cross: half a step above or below it (between the
+        # grid lines, where whole-number scores never put a choice), just beside the centre line.
         fig.add_annotation(
             name=f"zone:{zone_id}",
             text=f"<b>{esc(zone.label)}</b>",

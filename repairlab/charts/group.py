@@ -36,7 +36,6 @@ from ._style import (
 )
 from .balance import draw_axes, draw_zones
 
-PAD = 0.3
 PATTERNS = ("", "/", "x", ".", "\\", "+", "-", "|")
 ZONE_COLOURS = ("#00795A", "#C0461B", "#9A6A00", "#6B7280", "#0B5394", "#8E4B8E")
 SHORT = 48
