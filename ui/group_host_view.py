@@ -13,9 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from repairlab.charts.group import distribution_chart, zone_counts_chart
-from repairlab.services.errors import Conflict, UserFacingError
+from repairlab.services.errors import Conflict, NotFound, UserFacingError
 from repairlab.services.group_links import is_loopback, join_url, public_base_url, qr_png
-from repairlab.services.groups import MODE_LABELS, GroupService, LiveToken, SessionInfo
+from repairlab.services.groups import MODE_LABELS, NO_SESSION, GroupService, LiveToken, SessionInfo
 from repairlab.services.practice import UserRef
 
 from .context import current_user, get_services, set_current_user
@@ -185,11 +185,12 @@ def render_join_panel(info: SessionInfo, large: bool) -> None:
 @st.fragment(run_every="1.5s")
 def _live(session_id: str) -> None:
     """Live counts; reruns the page when the session changed elsewhere (another tab or replica)."""
-    groups = group_service()
-    token = groups.live_token(session_id)
-    if token is not None and token != st.session_state.get(TOKEN_KEY):
+    live = group_service().live_state(session_id)  # the token and the counts in one read
+    if live is None:
+        raise NotFound(NO_SESSION)
+    token, counts = live
+    if token != st.session_state.get(TOKEN_KEY):
         st.rerun(scope="app")
-    counts = groups.counts(session_id)
     left, right = st.columns(2)
     left.metric("Answered", f"{counts.answered} of {counts.joined}")
     right.metric("Joined", counts.joined)

@@ -172,17 +172,12 @@ def _follow_the_group(session_id: str, drawn: Drawn) -> LiveState | None:
 
 
 @st.fragment(run_every=REFRESH)
-def _watch(session_id: str, drawn: Drawn) -> None:
-    """Rerun the whole page when the group moves on; otherwise show the live counts only."""
+def _watch(session_id: str, drawn: Drawn, show_counts: bool = True) -> None:
+    """Rerun the whole page when the group moves on; otherwise show the live counts, if asked."""
     live = _follow_the_group(session_id, drawn)
-    if live is not None:
+    if live is not None and show_counts:
         counts = live[1]
         st.caption(f"{counts.answered} of {counts.joined} have answered · updates on its own")
-
-
-@st.fragment(run_every=REFRESH)
-def _watch_closed(session_id: str, drawn: Drawn) -> None:
-    _follow_the_group(session_id, drawn)
 
 
 # -- the page ----------------------------------------------------------------------------
@@ -369,7 +364,7 @@ def render_own_debrief(groups: GroupService, info: SessionInfo, user: UserRef) -
 
 def render_self_paced(groups: GroupService, info: SessionInfo, user: UserRef, drawn: Drawn) -> None:
     if info.is_open:
-        _watch_closed(info.id, drawn)
+        _watch(info.id, drawn, show_counts=False)  # self-paced: only follows the session's state
     try:
         state = groups.own_attempt(info.id, user.id)
     except UserFacingError as error:
