@@ -41,13 +41,14 @@ from __future__ import annotations
 
 import operator
 import re
+import statistics
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import pandas as pd
 from sqlalchemy import (
@@ -80,7 +81,7 @@ from ..db.tables_analytics import PathStep, ZoneCount
 from . import audit
 from .access import TRAINEE, Actor, Viewer, actor, cohort_scope, record_scope
 from .analytics_sql import GRAINS, Grain, median_of_ranked, middle_rows, percentile_median
-from .analytics_summary import DICTIONARIES, AnalyticsSummary
+from .analytics_summary import DICTIONARIES, AnalyticsSummary, chunks
 from .analytics_versions import VERSIONS, VersionCache, VersionInfo
 from .errors import Forbidden, NotFound, UserFacingError
 
@@ -413,7 +414,7 @@ def people(session: Session, user_ids: Iterable[int]) -> dict[int, Person]:
     if connection.dialect.name == "postgresql":  # one array parameter, not hundreds of bound values
         queries = [select(*columns).where(User.id == any_(bindparam("ids", ids, type_=ARRAY(Integer))))] if ids else []
     else:
-        queries = [select(*columns).where(User.id.in_(chunk)) for chunk in _chunks(ids, 900)]
+        queries = [select(*columns).where(User.id.in_(chunk)) for chunk in chunks(ids, 900)]
     for query in queries:
         for user_id, name, pseudonym, username, email, deleted_at in connection.execute(query).all():
             found[user_id] = Person(
@@ -426,7 +427,7 @@ def cohort_names(session: Session, who: Actor, user_ids: Iterable[int]) -> dict[
     """Visible cohorts each trainee is enrolled in (names, alphabetical)."""
     ids = sorted(set(user_ids))
     names: dict[int, list[str]] = defaultdict(list)
-    for chunk in _chunks(ids, 900):
+    for chunk in chunks(ids, 900):
         query = (
             select(CohortMember.user_id, Cohort.name)
             .join(Cohort, Cohort.id == CohortMember.cohort_id)
@@ -440,11 +441,6 @@ def cohort_names(session: Session, who: Actor, user_ids: Iterable[int]) -> dict[
     return names
 
 
-def _chunks(items: list, size: int) -> Iterable[list]:
-    for index in range(0, len(items), size):
-        yield items[index : index + size]
-
-
 def _iso_day(moment: datetime | str | None) -> str | None:
     """The UTC day of a time (a datetime, or SQLite's stored UTC text)."""
     if moment is None or isinstance(moment, str):
@@ -453,10 +449,8 @@ def _iso_day(moment: datetime | str | None) -> str | None:
 
 
 def _median(listed: str) -> float:
-    """The median of a comma-separated list of numbers (as `statistics.median`)."""
-    values = sorted(map(float, listed.split(",")))
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    """The median of a comma-separated list of numbers."""
+    return statistics.median(map(float, listed.split(",")))
 
 
 # -- the service ----------------------------------------------------------------------------------
@@ -719,7 +713,7 @@ class AnalyticsService:
         Otherwise `_attempt_aggregates` does all three in one task.
         """
         if self.dialect == "postgresql" and self.method == "auto":
-            periods = queries.submit(self._pg_trainee_periods, where, p, True)
+            periods = queries.submit(self._pg_trainee_periods, where, p)
             growth = queries.submit(self._pg_growth, where, p)
             medians = queries.submit(self._pg_medians, where, p)
 
@@ -748,19 +742,11 @@ class AnalyticsService:
             trainee.summary(),
         )
 
-    @overload
-    def _pg_trainee_periods(self, session: Session, where: list, p: ColumnElement) -> TraineePeriods: ...
-
-    @overload
     def _pg_trainee_periods(
-        self, session: Session, where: list, p: ColumnElement, with_people: Literal[True]
-    ) -> tuple[TraineePeriods, dict[int, Person]]: ...
-
-    def _pg_trainee_periods(
-        self, session: Session, where: list, p: ColumnElement, with_people: bool = False
-    ) -> TraineePeriods | tuple[TraineePeriods, dict[int, Person]]:
+        self, session: Session, where: list, p: ColumnElement
+    ) -> tuple[TraineePeriods, dict[int, Person]]:
         """PostgreSQL: per (trainee, period) the attempts, mean score and latest attempt (ordered
-        ``array_agg``); `with_people`: and the trainees listed (`people`), on the same connection."""
+        ``array_agg``), and the trainees listed (`people`), on the same connection."""
         newest = func.array_agg(aggregate_order_by(S.attempt_id, S.completed_at.desc(), S.attempt_id.desc()))[1]
         trainee = TraineePeriods(
             *_columns(
@@ -772,7 +758,7 @@ class AnalyticsService:
                 5,
             )
         )
-        return (trainee, people(session, set(trainee.user_ids))) if with_people else trainee
+        return trainee, people(session, set(trainee.user_ids))
 
     def _pg_growth(self, session: Session, where: list, p: ColumnElement) -> list[GrowthRow]:
         """PostgreSQL: each trainee with two or more attempts, with their first and latest attempt:
@@ -882,44 +868,40 @@ class AnalyticsService:
                 for u, f in firsts.items()
             ]
             return trainee, growth, _window_medians(picked)
+        # SQLite (PostgreSQL with method="auto" runs `_attempt_frames`' three queries instead).
         count, mean = func.count(), func.avg(S.score)
-        if self.dialect == "sqlite":
-            # Two scans: per (trainee, period) with the latest attempt (bare columns of max()) and
-            # the period's scores (for the medians); per trainee with the first attempt (min()).
-            # Times stay text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC): only their day is shown.
-            users, periods, counts, means, times, ids, scores, listed = _columns(
-                _plain_rows(
-                    session.connection().execute(
-                        select(
-                            S.user_id, p, count, mean, type_coerce(func.max(S.completed_at), String), S.attempt_id,
-                            S.score, func.group_concat(S.score),
-                        )
-                        .where(*where)
-                        .group_by(S.user_id, p)
+        # Two scans: per (trainee, period) with the latest attempt (bare columns of max()) and
+        # the period's scores (for the medians); per trainee with the first attempt (min()).
+        # Times stay text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC): only their day is shown.
+        users, periods, counts, means, times, ids, scores, listed = _columns(
+            _plain_rows(
+                session.connection().execute(
+                    select(
+                        S.user_id, p, count, mean, type_coerce(func.max(S.completed_at), String), S.attempt_id,
+                        S.score, func.group_concat(S.score),
                     )
-                ),
-                8,
-            )
-            latest: dict[int, tuple] = {}
-            for u, per, at, attempt_id, score in zip(users, periods, times, ids, scores, strict=True):
-                known = latest.get(u)
-                if known is None or (per or "") > (known[0] or ""):
-                    latest[u] = (per, attempt_id, float(score), at)
-            growth = [
-                GrowthRow(u, int(n), fid, float(fscore), fat, *latest[u][1:])
-                for u, n, fat, fid, fscore in session.connection().execute(
-                    select(S.user_id, count, type_coerce(func.min(S.completed_at), String), S.attempt_id, S.score)
                     .where(*where)
-                    .group_by(S.user_id)
-                    .having(count >= 2)
-                ).all()
-            ]
-            trainee = TraineePeriods(users, periods, counts, means, ids)
-            return trainee, growth, _medians_of_lists(periods, listed)
-        # PostgreSQL: three queries (which `_attempt_frames` runs side by side).
-        trainee = self._pg_trainee_periods(session, where, p)
-        growth = self._pg_growth(session, where, p)
-        return trainee, growth, _cohort_medians(trainee, self._pg_medians(session, where, p))
+                    .group_by(S.user_id, p)
+                )
+            ),
+            8,
+        )
+        latest: dict[int, tuple] = {}
+        for u, per, at, attempt_id, score in zip(users, periods, times, ids, scores, strict=True):
+            known = latest.get(u)
+            if known is None or (per or "") > (known[0] or ""):
+                latest[u] = (per, attempt_id, float(score), at)
+        growth = [
+            GrowthRow(u, int(n), fid, float(fscore), fat, *latest[u][1:])
+            for u, n, fat, fid, fscore in session.connection().execute(
+                select(S.user_id, count, type_coerce(func.min(S.completed_at), String), S.attempt_id, S.score)
+                .where(*where)
+                .group_by(S.user_id)
+                .having(count >= 2)
+            ).all()
+        ]
+        trainee = TraineePeriods(users, periods, counts, means, ids)
+        return trainee, growth, _medians_of_lists(periods, listed)
 
     def _attempt_pass(self, session: Session, where: list, p: ColumnElement) -> list:
         """One pass over the completed attempts, ranked by window functions, keeping only the rows
@@ -1383,10 +1365,8 @@ def _medians_of_lists(periods: Sequence[str], listed: Sequence[str]) -> pd.DataF
         groups[per].append(scores)
     rows = []
     for per in sorted(groups, key=lambda item: item or ""):
-        values = sorted(map(float, ",".join(groups[per]).split(",")))
-        middle = len(values) // 2
-        median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-        rows.append((per, median, len(values), len(groups[per])))
+        values = [float(value) for value in ",".join(groups[per]).split(",")]
+        rows.append((per, statistics.median(values), len(values), len(groups[per])))
     return pd.DataFrame(rows, columns=COHORT_PERIOD_COLUMNS)
 
 

@@ -297,7 +297,7 @@ class AnalyticsSummary:
 
     def _summarise(self, session: Session, attempts: Sequence) -> None:
         steps: dict[str, list[Step]] = {a.id: [] for a in attempts}
-        for chunk in _chunks([a.id for a in attempts], CHUNK):
+        for chunk in chunks([a.id for a in attempts], CHUNK):
             for attempt_id, node, choice, zone in session.execute(
                 select(AttemptStep.attempt_id, AttemptStep.node_id, AttemptStep.choice_id, AttemptStep.zone)
                 .where(AttemptStep.attempt_id.in_(chunk))
@@ -310,9 +310,8 @@ class AnalyticsSummary:
         for a in attempts:
             taken = steps[a.id]
             path_id = path_key(a.content_hash, taken)
-            if paths.setdefault(path_id, path_rows(path_id, a.content_hash, taken)) != path_rows(
-                path_id, a.content_hash, taken
-            ):
+            rows = path_rows(path_id, a.content_hash, taken)
+            if paths.setdefault(path_id, rows) != rows:
                 raise SummaryCollision(f"path key {path_id} names two paths")
             zones = zone_multiset(taken)
             zones_id = zones_key(zones)
@@ -332,7 +331,7 @@ class AnalyticsSummary:
 
     def _add_paths(self, session: Session, paths: dict[int, list[dict]]) -> None:
         stored: dict[int, list[tuple]] = {}
-        for chunk in _chunks(sorted(paths), CHUNK):
+        for chunk in chunks(sorted(paths), CHUNK):
             for row in session.execute(
                 select(PathStep.path_id, PathStep.seq, PathStep.content_hash, PathStep.node_id, PathStep.choice_id,
                        PathStep.zone, PathStep.next_node)
@@ -352,7 +351,7 @@ class AnalyticsSummary:
 
     def _add_zone_sets(self, session: Session, zone_sets: dict[int, Counter[str]]) -> None:
         stored: dict[int, Counter[str]] = {}
-        for chunk in _chunks(sorted(zone_sets), CHUNK):
+        for chunk in chunks(sorted(zone_sets), CHUNK):
             for zones_id, zone, n in session.execute(
                 select(ZoneCount.zones_id, ZoneCount.zone, ZoneCount.n).where(ZoneCount.zones_id.in_(chunk))
             ):
@@ -371,7 +370,7 @@ class AnalyticsSummary:
             return
         dialect = sqlite if self.store.is_sqlite else postgresql
         statement = dialect.insert(table).on_conflict_do_nothing()
-        for chunk in _chunks(rows, CHUNK):
+        for chunk in chunks(rows, CHUNK):
             session.execute(statement, chunk)
 
 
@@ -400,7 +399,7 @@ class Dictionaries:
         found, missing = self._known(self._paths, ids)
         if missing:
             read: dict[int, list] = {}
-            for chunk in _chunks(missing, CHUNK):
+            for chunk in chunks(missing, CHUNK):
                 for row in session.connection().execute(
                     select(PathStep.path_id, PathStep.content_hash, PathStep.node_id, PathStep.choice_id,
                            PathStep.zone, PathStep.next_node)
@@ -421,7 +420,7 @@ class Dictionaries:
         found, missing = self._known(self._zone_sets, ids)
         if missing:
             read: dict[int, list[tuple[str, int]]] = {}
-            for chunk in _chunks(missing, CHUNK):
+            for chunk in chunks(missing, CHUNK):
                 for zones_id, zone, n in session.connection().execute(
                     select(ZoneCount.zones_id, ZoneCount.zone, ZoneCount.n)
                     .where(ZoneCount.zones_id.in_(chunk))
@@ -449,9 +448,10 @@ class Dictionaries:
 DICTIONARIES = Dictionaries()
 
 
-def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+def chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    """Consecutive slices of at most `size` items (IN lists stay within the drivers' limits)."""
     for index in range(0, len(items), size):
         yield items[index : index + size]
 
 
-__all__ = ["DICTIONARIES", "AnalyticsSummary", "Dictionaries", "PathInfo", "SummaryCollision", "SyncState"]
+__all__ = ["DICTIONARIES", "AnalyticsSummary", "Dictionaries", "PathInfo", "SummaryCollision", "SyncState", "chunks"]
