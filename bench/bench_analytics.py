@@ -185,12 +185,10 @@ def viewers(url: str) -> list[tuple[str, Viewer]]:
 def open_page(url: str, viewer: Viewer):  # type: ignore[no-untyped-def]
     from streamlit.testing.v1 import AppTest
 
-    from ui import dashboard_view
     from ui.context import get_services
 
     os.environ["REPAIRLAB_DATABASE_URL"] = url
     get_services.clear()
-    dashboard_view._services.clear()
     app = AppTest.from_file(str(APP), default_timeout=300)
     app.query_params.update({"viewer": str(viewer.user_id), "role": viewer.role})
     app.run()  # imports, migrations check, first connection
@@ -209,12 +207,10 @@ def clear_page_caches() -> None:
 
 
 def close_page() -> None:
-    from ui import dashboard_view
     from ui.context import get_services
 
     get_services().store.dispose()
     get_services.clear()
-    dashboard_view._services.clear()
 
 
 def bench_page(url: str, viewer: Viewer, runs: int) -> tuple[tuple, tuple]:

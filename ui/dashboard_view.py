@@ -57,12 +57,6 @@ def current_viewer() -> Viewer | None:
     return None if user is None else Viewer(user.id, user.role)
 
 
-@st.cache_resource(show_spinner=False)
-def _services() -> tuple[AnalyticsService, ExportService, XapiService]:
-    store = get_services().store
-    return AnalyticsService(store), ExportService(store), XapiService(store)
-
-
 # -- cached data and charts -----------------------------------------------------------------------------
 
 
@@ -85,7 +79,7 @@ def _filters_key(filters: Filters) -> tuple:
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=64, show_spinner=False)
 def _dashboard(user_id: int, role: str, key: tuple, pseudonymous: bool, version: tuple) -> Dashboard:
-    analytics, _, _ = _services()
+    analytics = get_services().analytics
     return analytics.dashboard(Viewer(user_id, role), Filters(*key), pseudonymous, version)
 
 
@@ -152,7 +146,8 @@ def render(viewer: Viewer | None = None) -> None:
     if viewer is None:
         st.info("Please sign in as a supervisor or an administrator to see cohort dashboards.")
         return
-    analytics, exports, xapi = _services()
+    services = get_services()
+    analytics, exports, xapi = services.analytics, services.exports, services.xapi
     try:
         analytics.check(viewer)
         version = analytics.data_version()
@@ -225,12 +220,12 @@ def render(viewer: Viewer | None = None) -> None:
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=64, show_spinner=False)
 def _cohorts(user_id: int, role: str, version: tuple) -> list:
-    return _services()[0].cohorts(Viewer(user_id, role))
+    return get_services().analytics.cohorts(Viewer(user_id, role))
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=64, show_spinner=False)
 def _scenarios(user_id: int, role: str, cohort_id: int | None, version: tuple) -> list[tuple[str, str]]:
-    return _services()[0].scenarios(Viewer(user_id, role), Filters(cohort_id=cohort_id), version)
+    return get_services().analytics.scenarios(Viewer(user_id, role), Filters(cohort_id=cohort_id), version)
 
 
 def _filter_bar(viewer: Viewer, cohorts: list, version: tuple) -> tuple[Filters | None, bool, bool]:

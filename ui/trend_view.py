@@ -12,23 +12,18 @@ import streamlit as st
 
 from repairlab.charts.cohort import trainee_trend_chart
 from repairlab.services.access import Viewer
-from repairlab.services.analytics import MIN_PEERS, AnalyticsService
+from repairlab.services.analytics import MIN_PEERS
 from repairlab.services.errors import UserFacingError
 
 from .context import get_services
 from .dashboard_view import GRAIN_LABELS, current_viewer, show_chart
 
 
-@st.cache_resource(show_spinner=False)
-def _analytics() -> AnalyticsService:
-    return AnalyticsService(get_services().store)
-
-
 def render_section(viewer: Viewer, key: str = "trend") -> None:
     grain = st.radio("Periods", list(GRAIN_LABELS), format_func=GRAIN_LABELS.get, horizontal=True,
                      key=f"{key}_grain")
     try:
-        trend = _analytics().trainee_trend(viewer, grain)
+        trend = get_services().analytics.trainee_trend(viewer, grain)
     except UserFacingError as error:
         st.info(str(error))
         return

@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from ..config import Settings
 from ..db import Store
 from .accounts import AccountService
+from .analytics import AnalyticsService
 from .audit import AuditService
 from .catalog import Catalog
 from .cohorts import CohortService
+from .exports import ExportService
 from .practice import PracticeService
 from .privacy import PrivacyService
 from .records import RecordsService
 from .signin import SignInPolicy, SignInService
+from .xapi import XapiService
 
 # A scenario edited on disk or published by another replica is served within this many seconds.
 CATALOG_RECHECK_SECONDS = 2.0
@@ -35,6 +38,9 @@ class Services:
     records: RecordsService
     privacy: PrivacyService
     audit: AuditService
+    analytics: AnalyticsService
+    exports: ExportService
+    xapi: XapiService
 
 
 def build_services(settings: Settings | None = None) -> Services:
@@ -55,4 +61,7 @@ def build_services(settings: Settings | None = None) -> Services:
         records=RecordsService(store, practice),
         privacy=PrivacyService(store),
         audit=AuditService(store),
+        analytics=AnalyticsService(store),
+        exports=ExportService(store),
+        xapi=XapiService(store),
     )

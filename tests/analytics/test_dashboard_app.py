@@ -12,7 +12,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from repairlab.db.tables import AuditEntry
-from ui import dashboard_view, trend_view
+from ui import dashboard_view
 
 from .conftest import NAMES, SCENARIO
 
@@ -27,8 +27,6 @@ def open_page(program, analytics_library: Path, monkeypatch: pytest.MonkeyPatch)
 
     def clear() -> None:
         get_services.clear()
-        dashboard_view._services.clear()
-        trend_view._analytics.clear()
         st.cache_data.clear()
         st.cache_resource.clear()
 
