@@ -267,21 +267,31 @@ def _people_in_scope(who: Actor, filters: Filters, user_id: ColumnElement[int]) 
     return [record_scope(who, user_id)]
 
 
-def population(who: Actor, filters: Filters, completed: bool = True) -> list[ColumnElement[bool]]:
+def population(
+    who: Actor, filters: Filters, completed: bool = True, user_id: ColumnElement[int] = Attempt.user_id
+) -> list[ColumnElement[bool]]:
     """WHERE conditions on `Attempt` for what `who` may analyse under `filters`.
 
     Supervisors and admins: attempts of trainees enrolled in a cohort within
     `cohort_scope` (one cohort if filtered), who are also within
     `record_scope`, or whose personal data was deleted (anonymous, aggregate
-    only). Trainees: their own attempts (`record_scope`).
+    only). Trainees: their own attempts (`record_scope`). `completed=False`:
+    every attempt, by when it started. `user_id`: the expression the scope is
+    written on (``Attempt.user_id + 0`` keeps SQLite off that index).
     """
-    conditions = _people_in_scope(who, filters, Attempt.user_id)
+    conditions = _people_in_scope(who, filters, user_id)
     if completed:
         conditions += [Attempt.status == "completed", Attempt.score.is_not(None)]
-    if filters.scenario_id:
-        conditions.append(Attempt.scenario_id == filters.scenario_id)
-    start, end = day_bounds(filters)
     moment = Attempt.completed_at if completed else Attempt.started_at
+    return conditions + _scenario_and_days(filters, Attempt.scenario_id, moment)
+
+
+def _scenario_and_days(
+    filters: Filters, scenario_id: ColumnElement[str], moment: ColumnElement[datetime]
+) -> list[ColumnElement[bool]]:
+    """The filters' scenario and date range as conditions on these columns."""
+    conditions = [scenario_id == filters.scenario_id] if filters.scenario_id else []
+    start, end = day_bounds(filters)
     if start is not None:
         conditions.append(moment >= start)
     if end is not None:
@@ -327,14 +337,7 @@ def _summary_scope(
     else:
         user_id = S.user_id + 0 if everyone and dialect == "sqlite" else S.user_id
         conditions = _people_in_scope(who, filters, user_id)
-    if filters.scenario_id:
-        conditions.append(S.scenario_id == filters.scenario_id)
-    start, end = day_bounds(filters)
-    if start is not None:
-        conditions.append(S.completed_at >= start)
-    if end is not None:
-        conditions.append(S.completed_at < end)
-    return conditions, trainees
+    return conditions + _scenario_and_days(filters, S.scenario_id, S.completed_at), trainees
 
 
 def _ids_in_scope(session: Session, who: Actor, filters: Filters, limit: int = 2000) -> list[int] | None:
@@ -812,20 +815,14 @@ class AnalyticsService:
         ]
 
     def _in_progress(self, session: Session, who: Actor, filters: Filters) -> int:
-        """Attempts not completed, as `population(who, filters, completed=False)` counts them.
+        """Attempts not completed among `population(who, filters, completed=False)`.
 
         Written so both backends find the few unfinished attempts through the index on status
         (``status != x`` as two ranges) rather than visiting every trainee's attempts.
         """
         everyone = who.is_admin and filters.cohort_id is None and self.dialect == "sqlite"
-        conditions = _people_in_scope(who, filters, Attempt.user_id + 0 if everyone else Attempt.user_id)
-        if filters.scenario_id:
-            conditions.append(Attempt.scenario_id == filters.scenario_id)
-        start, end = day_bounds(filters)
-        if start is not None:
-            conditions.append(Attempt.started_at >= start)
-        if end is not None:
-            conditions.append(Attempt.started_at < end)
+        user_id = Attempt.user_id + 0 if everyone else Attempt.user_id
+        conditions = population(who, filters, completed=False, user_id=user_id)
         unfinished = or_(Attempt.status < "completed", Attempt.status > "completed")  # != "completed"
         return int(session.connection().execute(select(func.count()).where(*conditions, unfinished)).scalar() or 0)
 
