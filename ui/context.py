@@ -31,9 +31,12 @@ GUEST_PARAM = "u"
 TOKEN_PARAM = "s"
 
 
+ADMIN_RECHECK_SECONDS = 2.0  # before the first administrator exists, how long "none yet" is trusted
+
+
 class _ProcessServices:
     """The process's one `Services` (engines, catalog, caches), built on first use,
-    and the two facts about this deployment that views ask on every rerun.
+    and the facts about this deployment that views ask on every rerun.
 
     A plain lock-guarded singleton rather than `st.cache_resource`: views ask for
     it several times per rerun, and the cache's per-call bookkeeping cost more
@@ -45,6 +48,7 @@ class _ProcessServices:
         self._services: Services | None = None
         self._guests_allowed: bool | None = None
         self._auth_configured: bool | None = None
+        self._admin_seen: bool | float | None = None  # True, or when "no administrator yet" was read
         self._lock = threading.Lock()
 
     def __call__(self) -> Services:
@@ -77,11 +81,27 @@ class _ProcessServices:
             self._auth_configured = configured
         return configured
 
+    def admin_exists(self) -> bool:
+        """Whether an administrator exists. Once true it stays true; "not yet" is re-asked every 2 s."""
+        seen = self._admin_seen
+        if seen is True:
+            return True
+        now = time.monotonic()
+        if seen is not None and now - seen < ADMIN_RECHECK_SECONDS:
+            return False
+        exists = self().accounts.admin_exists()
+        self._admin_seen = True if exists else now
+        return exists
+
+    def admin_created(self) -> None:
+        self._admin_seen = True
+
     def clear(self) -> None:
         with self._lock:
             self._services = None
             self._guests_allowed = None
             self._auth_configured = None
+            self._admin_seen = None
 
 
 get_services = _ProcessServices()
@@ -243,23 +263,11 @@ def identity_params() -> dict[str, str]:
     return {GUEST_PARAM: public_id} if public_id else {}
 
 
-ADMIN_RECHECK_SECONDS = 2.0  # before the first administrator exists, how long "none yet" is trusted
-
-
 def admin_exists() -> bool:
-    """Whether an administrator exists. Once true it stays true; "not yet" is re-asked every 2 s."""
-    services = get_services()
-    seen = getattr(services, "admin_seen", None)  # True, or when "not yet" was last read
-    if seen is True:
-        return True
-    now = time.monotonic()
-    if seen is not None and now - seen < ADMIN_RECHECK_SECONDS:
-        return False
-    exists = services.accounts.admin_exists()
-    services.admin_seen = True if exists else now  # type: ignore[attr-defined]
-    return exists
+    """Whether an administrator exists (asked on every rerun by the router; see `_ProcessServices`)."""
+    return get_services.admin_exists()
 
 
 def admin_created() -> None:
     """The first administrator was just created: the menu drops the setup page at once."""
-    get_services().admin_seen = True  # type: ignore[attr-defined]
+    get_services.admin_created()
