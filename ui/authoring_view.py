@@ -34,7 +34,7 @@ from repairlab.services.progress import progress
 
 from .context import current_user, get_services
 from .debrief_view import render_debrief
-from .play_view import render_feedback, render_node
+from .play_view import render_last_feedback, render_node
 
 TEXT_KEY = "authoring_text"  # the text area's own state (dropped by Streamlit while it is not shown)
 DRAFT_KEY = "authoring_draft"  # the draft kept across the preview, when the text area is not shown
@@ -336,11 +336,7 @@ def render_play(state: Any) -> None:
         if scenario.objectives:
             st.markdown("**Objectives**")
             st.markdown("\n".join(f"- {objective}" for objective in scenario.objectives))
-    if state.coached and play.outcomes:
-        last = play.outcomes[-1]
-        node = scenario.nodes[last.node]
-        chosen = next((c.text for c in node.choices or [] if c.id == last.choice), last.choice)
-        render_feedback(last, state.rubric, chosen)
+    render_last_feedback(state)
     render_node(state)
 
 

@@ -373,7 +373,7 @@ def render_self_paced(groups: GroupService, info: SessionInfo, user: UserRef, dr
     if state.finished:
         render_debrief(state)
         return
-    from .play_view import render_feedback, render_node
+    from .play_view import render_last_feedback, render_node
 
     play = state.play
     made, total = progress(play)
@@ -382,11 +382,7 @@ def render_self_paced(groups: GroupService, info: SessionInfo, user: UserRef, dr
         with st.expander("Case summary", expanded=True):
             st.markdown(f"**The mistake:** {state.scenario.mistake}")
             st.markdown(state.scenario.summary)
-    if state.coached and play.outcomes:
-        last = play.outcomes[-1]
-        node = state.scenario.nodes[last.node]
-        text = next((c.text for c in node.choices or [] if c.id == last.choice), last.choice)
-        render_feedback(last, state.rubric, text)
+    render_last_feedback(state)
     if not info.is_open:
         st.info("The session is closed, but your attempt is yours: continue it here or from My history.")
     render_node(state)

@@ -44,6 +44,13 @@ def _choice_text(state: AttemptState, outcome: ChoiceOutcome) -> str:
     return next((c.text for c in node.choices or [] if c.id == outcome.choice), outcome.choice)
 
 
+def render_last_feedback(state: AttemptState) -> None:
+    """In coached mode, the feedback on the response just given (nothing before the first one)."""
+    if state.coached and state.play.outcomes:
+        last = state.play.outcomes[-1]
+        render_feedback(last, state.rubric, _choice_text(state, last))
+
+
 MESSAGE_KEY = "play_message"
 FRESH_STATE_KEY = "play_fresh_state"
 
@@ -183,7 +190,5 @@ def render() -> None:
         if scenario.objectives:
             parts.append("**Objectives**\n\n" + "\n".join(f"- {objective}" for objective in scenario.objectives))
         st.markdown("\n\n".join(parts))
-    if state.coached and play.outcomes:
-        last = play.outcomes[-1]
-        render_feedback(last, state.rubric, _choice_text(state, last))
+    render_last_feedback(state)
     render_node(state)
