@@ -2,7 +2,7 @@
 
 All the rules live in `repairlab.services.authoring`; this view only lays them
 out. A preview is played with the trainee's own play and debrief views
-(`render_node`, `render_feedback`, `render_debrief`) on an attempt owned by
+(`render_node`, `render_last_feedback`, `render_debrief`) on an attempt owned by
 the dedicated preview user, so it looks exactly as it will for a trainee and
 never shows in anyone's history.
 """
