@@ -69,6 +69,7 @@ if str(ROOT) not in sys.path:
 os.chdir(ROOT)  # AppTest and `streamlit run` read .streamlit/config.toml from here
 
 from engine import load_library  # noqa: E402
+from tests.pages import switch_page  # noqa: E402
 
 TRIVIAL_APP = ROOT / "bench" / "trivial_app.py"
 FLOOR_APP = ROOT / "bench" / "floor_app.py"  # the play page's shape with no app behind it
@@ -177,7 +178,7 @@ class AppTestPlayer:
     def start_next(self) -> None:
         scenario_id = self.scenarios[self.next_scenario % len(self.scenarios)]
         self.next_scenario += 1
-        self.app.switch_page("ui/pages/library.py")
+        switch_page(self.app, "library")
         self.app.run()
         self.app.button(key=f"start-{scenario_id}").click()
         self.app.run()
@@ -186,7 +187,7 @@ class AppTestPlayer:
         attempt = self.app.query_params.get("attempt")
         if not attempt:
             raise RuntimeError(f"starting {scenario_id} opened no attempt")
-        self.app.switch_page("ui/pages/play.py")
+        switch_page(self.app, "play")
         self.app.run()
         self._check()
         if not any(b.label in ("Respond", "Continue") for b in self.app.button):

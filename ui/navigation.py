@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from .context import identity_params
@@ -9,14 +11,16 @@ from .context import identity_params
 PAGES: dict[str, st.Page] = {}
 
 
-def page(name: str, title: str, icon: str, default: bool = False) -> st.Page:
-    """Register `ui/pages/<name>.py` under the URL path `<name>`.
+def page(render: Callable[[], None], name: str, title: str, icon: str, default: bool = False) -> st.Page:
+    """Register a view's `render` function as the page at URL path `name`.
 
-    The router builds each browser session's menu once (per set of facts) and keeps it, so a
-    page object is built once per session; st.navigation keeps per-run state on page objects,
-    so they are not shared between sessions.
+    Pages are functions, not page files: a function needs no script file read and compiled
+    on a run (AppTest compiles page files afresh on every run). The router builds each
+    browser session's menu once (per set of facts) and keeps it, so a page object is built
+    once per session; st.navigation keeps per-run state on page objects, so they are not
+    shared between sessions.
     """
-    registered = st.Page(f"ui/pages/{name}.py", title=title, icon=icon, url_path=name, default=default)
+    registered = st.Page(render, title=title, icon=icon, url_path=name, default=default)
     PAGES[name] = registered
     return registered
 

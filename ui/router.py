@@ -11,6 +11,22 @@ import streamlit as st
 
 from repairlab.services.authoring import authoring_allowed
 
+from . import (
+    account_view,
+    admin_view,
+    authoring_view,
+    authors_view,
+    cohorts_view,
+    dashboard_view,
+    group_host_view,
+    group_join_view,
+    history_view,
+    library_view,
+    play_view,
+    setup_view,
+    signin_view,
+    trend_view,
+)
 from .context import admin_exists, current_account, current_guest, get_services, guests_allowed
 from .literal import md
 from .navigation import page
@@ -23,30 +39,30 @@ def _menu(
 ) -> dict[str, list[st.Page]]:
     sections = {
         "Practise": [
-            page("library", "Scenario library", ":material/library_books:", default=True),
-            page("play", "Play", ":material/play_arrow:"),
-            page("history", "My history", ":material/history:"),
-            page("trend", "My progress", ":material/trending_up:"),
-            page("group_join", "Join a group session", ":material/groups:"),
+            page(library_view.render, "library", "Scenario library", ":material/library_books:", default=True),
+            page(play_view.render, "play", "Play", ":material/play_arrow:"),
+            page(history_view.render, "history", "My history", ":material/history:"),
+            page(trend_view.render, "trend", "My progress", ":material/trending_up:"),
+            page(group_join_view.render, "group_join", "Join a group session", ":material/groups:"),
         ],
     }
     if role in ("supervisor", "admin"):
         sections["Supervise"] = [
-            page("group_host", "Run a group session", ":material/co_present:"),
-            page("cohorts", "Cohorts", ":material/school:"),
-            page("dashboard", "Dashboard", ":material/monitoring:"),
+            page(group_host_view.render, "group_host", "Run a group session", ":material/co_present:"),
+            page(cohorts_view.render, "cohorts", "Cohorts", ":material/school:"),
+            page(dashboard_view.render, "dashboard", "Dashboard", ":material/monitoring:"),
         ]
     elif no_admin_yet and guests_allowed():  # a single-machine install before any accounts exist
-        sections["Supervise"] = [page("group_host", "Run a group session", ":material/co_present:")]
-    sections["Authoring"] = [page("authors", "Library check", ":material/rule:")]
+        sections["Supervise"] = [page(group_host_view.render, "group_host", "Run a group session", ":material/co_present:")]
+    sections["Authoring"] = [page(authors_view.render, "authors", "Library check", ":material/rule:")]
     if authoring:
-        sections["Authoring"].insert(0, page("authoring", "Authoring workspace", ":material/edit_document:"))
-    account_pages = [page("signin", "Sign out" if signed_in else "Sign in", ":material/login:")]
-    account_pages.append(page("account", "My account" if signed_in else "Create an account", ":material/person:"))
+        sections["Authoring"].insert(0, page(authoring_view.render, "authoring", "Authoring workspace", ":material/edit_document:"))
+    account_pages = [page(signin_view.render, "signin", "Sign out" if signed_in else "Sign in", ":material/login:")]
+    account_pages.append(page(account_view.render, "account", "My account" if signed_in else "Create an account", ":material/person:"))
     if role == "admin":
-        account_pages.append(page("admin", "Administration", ":material/admin_panel_settings:"))
+        account_pages.append(page(admin_view.render, "admin", "Administration", ":material/admin_panel_settings:"))
     if no_admin_yet:
-        account_pages.append(page("setup", "First-time setup", ":material/build:"))
+        account_pages.append(page(setup_view.render, "setup", "First-time setup", ":material/build:"))
     # The account section's heading says who is practising: "Account · Ana", or just "Account".
     sections[f"Account · {who}" if who else "Account"] = account_pages
     return sections

@@ -2,7 +2,7 @@
 
 Preconditions a test does not exercise (an admin, a cohort, a trainee) are made
 with the services on the same temporary database; everything under test goes
-through the pages: ui/pages/{setup,admin,cohorts,account,signin,play}.py.
+through the pages: setup, admin, cohorts, account, signin and play.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from engine import load_library
 from repairlab.services.access import Viewer
 from repairlab.services.accounts import Account
 from repairlab.services.container import Services, build_services
+from tests.pages import switch_page
 
 from .paths import path_to_ending
 from .test_practice_app import answer, finish
@@ -78,9 +79,9 @@ def press(app: AppTest, label: str) -> AppTest:
 
 
 def open_page(app: AppTest, name: str, **params: str) -> AppTest:
-    """Go to ui/pages/<name>.py in this browser session (keeping the sign-in), with extra URL parameters."""
+    """Go to the page at URL path <name> in this browser session (keeping the sign-in), with extra URL parameters."""
     app.query_params.update(params)
-    app.switch_page(f"ui/pages/{name}.py")
+    switch_page(app, name)
     app.run()
     assert not app.exception, app.exception
     return app

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import Playthrough, load_library
+from tests.pages import switch_page
 
 from .paths import path_to_ending
 
@@ -82,7 +83,7 @@ def finish(app: AppTest) -> None:
 
 def open_play_page(app: AppTest) -> AppTest:
     app.run()
-    app.switch_page("ui/pages/play.py")
+    switch_page(app, "play")
     app.run()
     return app
 
@@ -183,7 +184,7 @@ def test_a_library_with_a_broken_file_still_plays_and_lists_the_error_for_author
     app.run()
     assert "1 scenario file(s) have errors" in texts(app)
     assert app.button(key=f"start-{SCENARIO}") is not None
-    app.switch_page("ui/pages/authors.py")
+    switch_page(app, "authors")
     app.run()
     codes = "\n".join(c.value for c in app.code)
     assert "broken.yaml:3:1: error: YAML syntax error" in codes or "broken.yaml:2:" in codes

@@ -1,30 +1,15 @@
-"""A test router: the practice pages plus the authoring page (default), as the app would register them.
-
-`ui.navigation.page()` resolves page files against the main script's folder,
-which is this test folder here, so the pages are registered with absolute
-paths under the same names and URL paths.
-"""
-
-from pathlib import Path
+"""A test router: the practice pages plus the authoring page (default), as the app would register them."""
 
 import streamlit as st
 
-from ui import navigation
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def page(name: str, title: str, default: bool = False) -> st.Page:
-    registered = st.Page(ROOT / "ui" / "pages" / f"{name}.py", title=title, url_path=name, default=default)
-    navigation.PAGES[name] = registered
-    return registered
-
+from ui import authoring_view, history_view, library_view, play_view
+from ui.navigation import page
 
 st.navigation(
     [
-        page("authoring", "Authoring workspace", default=True),
-        page("library", "Scenario library"),
-        page("play", "Play"),
-        page("history", "My history"),
+        page(authoring_view.render, "authoring", "Authoring workspace", ":material/edit_document:", default=True),
+        page(library_view.render, "library", "Scenario library", ":material/library_books:"),
+        page(play_view.render, "play", "Play", ":material/play_arrow:"),
+        page(history_view.render, "history", "My history", ":material/history:"),
     ]
 ).run()

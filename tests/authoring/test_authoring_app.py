@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine import Playthrough, load_library
 from repairlab.services.authoring import starter_template
+from tests.pages import switch_page
 
 from .conftest import ROOT
 
@@ -216,6 +217,6 @@ def test_the_page_is_closed_when_authoring_is_off_and_nobody_is_a_supervisor(
 def test_the_app_router_serves_the_authoring_page(app_env: Path) -> None:
     app = AppTest.from_file(str(ROOT / "app_script.py"), default_timeout=30)
     run(app)
-    app.switch_page("ui/pages/authoring.py")
+    switch_page(app, "authoring")
     run(app)
     assert "Authoring workspace" in [t.value for t in app.title]

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from repairlab.db import Store
 from repairlab.db.tables import Attempt, User
 from repairlab.db.tables_groups import GroupAnswer, GroupSession
+from tests.pages import switch_page
 
 from .conftest import EXAMPLE, make_user
 
@@ -66,7 +67,7 @@ def person(shared_db: Store) -> Callable[..., AppTest]:
         if real:
             app.run()
             assert not app.exception, app.exception
-            app.switch_page(f"ui/pages/{page}.py")
+            switch_page(app, page)
         else:
             app.query_params["_page"] = page
         app.run()
