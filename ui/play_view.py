@@ -53,6 +53,7 @@ def render_last_feedback(state: AttemptState) -> None:
 
 MESSAGE_KEY = "play_message"
 FRESH_STATE_KEY = "play_fresh_state"
+DRAWN_STATE_KEY = "play_drawn_state"
 
 
 def _record(action, attempt_id: str) -> None:  # type: ignore[no-untyped-def]
@@ -69,18 +70,23 @@ def _record(action, attempt_id: str) -> None:  # type: ignore[no-untyped-def]
         st.session_state[MESSAGE_KEY] = ("error", str(error))
 
 
+def _drawn_state() -> AttemptState | None:
+    """The state the page being answered was drawn from; used once, as the service changes it."""
+    return st.session_state.pop(DRAWN_STATE_KEY, None)
+
+
 def _on_respond(attempt_id: str, step: int, user_id: int, radio_key: str) -> None:
     picked = st.session_state.get(radio_key)
     if picked is None:
         st.session_state[MESSAGE_KEY] = ("warning", "Pick one of the responses first.")
         return
-    practice = get_services().practice
-    _record(lambda: practice.choose(attempt_id, step, picked, user_id), attempt_id)
+    practice, drawn = get_services().practice, _drawn_state()
+    _record(lambda: practice.choose(attempt_id, step, picked, user_id, drawn), attempt_id)
 
 
 def _on_continue(attempt_id: str, step: int, user_id: int) -> None:
-    practice = get_services().practice
-    _record(lambda: practice.proceed(attempt_id, step, user_id), attempt_id)
+    practice, drawn = get_services().practice, _drawn_state()
+    _record(lambda: practice.proceed(attempt_id, step, user_id, drawn), attempt_id)
 
 
 def fresh_state(attempt_id: str) -> AttemptState | None:
@@ -180,6 +186,8 @@ def render() -> None:
         render_debrief(state)
         return
     scenario, play = state.scenario, state.play
+    # The next Respond/Continue records on top of this state instead of reading it back.
+    st.session_state[DRAWN_STATE_KEY] = state
     st.title(scenario.title)
     made, total = progress(play)
     st.progress(made / total if total else 1.0, text=f"Decision {made + 1} of at least {total}"

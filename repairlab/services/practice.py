@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from engine import Choice, PlayError, Playthrough, Rubric, Scenario
@@ -207,13 +207,43 @@ class PracticeService:
             play=play,
         )
 
-    def choose(self, attempt_id: str, step_no: int, choice_id: str, user_id: int | None = None) -> AttemptState:
-        return self._record(attempt_id, step_no, choice_id, user_id)
+    def choose(
+        self, attempt_id: str, step_no: int, choice_id: str, user_id: int | None = None, drawn: AttemptState | None = None
+    ) -> AttemptState:
+        """Record the choice made at step `step_no` and return the attempt's new state.
 
-    def proceed(self, attempt_id: str, step_no: int, user_id: int | None = None) -> AttemptState:
-        return self._record(attempt_id, step_no, CONTINUE, user_id)
+        `drawn` is the state the page was drawn from, if the caller still has it: see `_record`.
+        """
+        return self._record(attempt_id, step_no, choice_id, user_id, drawn)
 
-    def _record(self, attempt_id: str, step_no: int, action: str | None, user_id: int | None) -> AttemptState:
+    def proceed(
+        self, attempt_id: str, step_no: int, user_id: int | None = None, drawn: AttemptState | None = None
+    ) -> AttemptState:
+        return self._record(attempt_id, step_no, CONTINUE, user_id, drawn)
+
+    def _record(
+        self, attempt_id: str, step_no: int, action: str | None, user_id: int | None, drawn: AttemptState | None
+    ) -> AttemptState:
+        """Append one action, exactly once per attempt and step.
+
+        With the state the page was drawn from, for the same attempt, owner and step, the
+        action is appended to it straight away: the primary key (attempt, step) refuses the row
+        if that step was recorded meanwhile (another tab), and a deleted attempt fails its
+        foreign key. Either way, and without a drawn state, the attempt is read back first and
+        the action checked against what is recorded. `drawn` is consumed: it is changed in place.
+        """
+        if (
+            drawn is not None
+            and drawn.id == attempt_id
+            and (user_id is None or drawn.user_id == user_id)
+            and drawn.play.step == step_no
+            and not drawn.play.finished
+        ):
+            try:
+                with self.store.write_connection() as connection:
+                    return self._append(connection, drawn, step_no, action)
+            except IntegrityError:
+                pass  # recorded elsewhere meanwhile, or deleted: read it back below
         for _ in range(3):
             try:
                 return self._record_once(attempt_id, step_no, action, user_id)
@@ -238,50 +268,54 @@ class PracticeService:
                 raise Conflict("This step was already answered (perhaps in another tab); showing where you are now.")
             if step_no < 0 or step_no > len(actions):
                 raise Conflict("This page was out of date; showing where you are now.")
-            state = self._state(attempt, actions)
-            play = state.play
-            node_id = play.node_id
-            try:
-                outcome = play.choose(action) if action is not CONTINUE else None
-                if action is CONTINUE:
-                    play.proceed()
-            except PlayError as error:
-                raise Conflict(f"That response is not available at this point ({error}).") from error
-            now = utcnow()
+            return self._append(connection, self._state(attempt, actions), step_no, action)
+
+    def _append(self, connection: Connection, state: AttemptState, step_no: int, action: str | None) -> AttemptState:
+        """Insert the step (and its scores) that `action` makes at `state`, advancing `state`."""
+        attempt_id = state.id
+        play = state.play
+        node_id = play.node_id
+        try:
+            outcome = play.choose(action) if action is not CONTINUE else None
+            if action is CONTINUE:
+                play.proceed()
+        except PlayError as error:
+            raise Conflict(f"That response is not available at this point ({error}).") from error
+        now = utcnow()
+        connection.execute(
+            _INSERT_STEP,
+            {
+                "attempt_id": attempt_id,
+                "step_no": step_no,
+                "node_id": node_id,
+                "choice_id": action,
+                "score": outcome.score if outcome else None,
+                "best_score": outcome.best_score if outcome else None,
+                "zone": outcome.zone if outcome else None,
+                "created_at": now,
+            },
+        )
+        if outcome is not None and outcome.scores:
             connection.execute(
-                _INSERT_STEP,
+                _INSERT_SCORE,
+                [
+                    {"attempt_id": attempt_id, "step_no": step_no, "dimension": name, "value": value}
+                    for name, value in outcome.scores.items()
+                ],
+            )
+        if play.finished:
+            report = play.report()
+            connection.execute(
+                _COMPLETE_ATTEMPT,
                 {
-                    "attempt_id": attempt_id,
-                    "step_no": step_no,
-                    "node_id": node_id,
-                    "choice_id": action,
-                    "score": outcome.score if outcome else None,
-                    "best_score": outcome.best_score if outcome else None,
-                    "zone": outcome.zone if outcome else None,
-                    "created_at": now,
+                    "attempt_id": attempt_id, "updated_at": now, "completed_at": now,
+                    "ending": report.ending, "score": report.score, "zone": report.zone,
                 },
             )
-            if outcome is not None and outcome.scores:
-                connection.execute(
-                    _INSERT_SCORE,
-                    [
-                        {"attempt_id": attempt_id, "step_no": step_no, "dimension": name, "value": value}
-                        for name, value in outcome.scores.items()
-                    ],
-                )
-            if play.finished:
-                report = play.report()
-                connection.execute(
-                    _COMPLETE_ATTEMPT,
-                    {
-                        "attempt_id": attempt_id, "updated_at": now, "completed_at": now,
-                        "ending": report.ending, "score": report.score, "zone": report.zone,
-                    },
-                )
-                state.status = "completed"
-            else:
-                connection.execute(_TOUCH_ATTEMPT, {"attempt_id": attempt_id, "updated_at": now})
-            return state
+            state.status = "completed"
+        else:
+            connection.execute(_TOUCH_ATTEMPT, {"attempt_id": attempt_id, "updated_at": now})
+        return state
 
     def save_reflection(self, attempt_id: str, text: str, user_id: int | None = None) -> None:
         cleaned = (text or "").strip()

@@ -167,6 +167,39 @@ def test_an_attempt_resumes_at_the_next_decision_after_a_reconnect(new_app, app_
     assert "was repaired" in texts(reconnected)
 
 
+def test_answering_a_step_already_answered_in_another_tab_says_so_and_shows_where_the_attempt_is(
+    new_app, app_env: Path
+):
+    library = load_library(app_env)
+    scenario = library.scenarios[SCENARIO]
+    choices = path_to_ending(scenario, library.rubric, "repaired")
+    first_tab = sign_in_and_start(new_app)
+    finish(first_tab)  # at the first decision
+    second_tab = open_play_page(new_app(attempt=attempt_id(first_tab)))  # the same attempt, drawn at the same step
+    answer(first_tab, scenario, choices[0])
+
+    other = next(c.id for c in scenario.nodes[decision_after(library, [])].choices if c.id != choices[0])
+    answer(second_tab, scenario, other)
+    assert any("already answered" in str(i.value) for i in second_tab.info)
+    finish(second_tab)
+    finish(first_tab)
+    assert second_tab.radio[-1].options == first_tab.radio[-1].options  # both show the attempt's next decision
+    for choice_id in choices[1:]:
+        answer(second_tab, scenario, choice_id)
+    finish(second_tab)
+    assert "was repaired" in texts(second_tab)
+
+
+def decision_after(library, actions: list[str]) -> str:
+    """The decision node an attempt reaches after `actions` (continuing through narration)."""
+    play = Playthrough.resume(library.scenarios[SCENARIO], library.rubric, [])
+    for action in actions:
+        play.proceed_through_narration()
+        play.choose(action)
+    play.proceed_through_narration()
+    return play.node_id
+
+
 def test_choice_order_is_shuffled_per_attempt_but_stable_across_reruns(new_app, app_env: Path):
     orders = set()
     for _ in range(6):

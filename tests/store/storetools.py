@@ -23,23 +23,27 @@ def first_offered(state: AttemptState) -> str:
 
 
 def record_next(
-    practice: PracticeService, state: AttemptState, user_id: int, pick: Pick = first_offered
+    practice: PracticeService, state: AttemptState, user_id: int, pick: Pick = first_offered, drawn: bool = False
 ) -> AttemptState:
-    """Record the next action of an attempt (a choice, or continuing narration)."""
+    """Record the next action of an attempt (a choice, or continuing narration).
+
+    `drawn=True` hands `state` to the service as the state the page was drawn from, as the
+    play page does; otherwise the service reads the attempt back first.
+    """
     step = state.play.step
     if state.play.kind == "decision":
-        return practice.choose(state.id, step, pick(state), user_id)
-    return practice.proceed(state.id, step, user_id)
+        return practice.choose(state.id, step, pick(state), user_id, drawn=state if drawn else None)
+    return practice.proceed(state.id, step, user_id, drawn=state if drawn else None)
 
 
 def play_to_end(
-    practice: PracticeService, state: AttemptState, user_id: int, pick: Pick = first_offered
+    practice: PracticeService, state: AttemptState, user_id: int, pick: Pick = first_offered, drawn: bool = False
 ) -> AttemptState:
     """Record every remaining action until the attempt reaches an ending."""
     for _ in range(10_000):
         if state.finished:
             return state
-        state = record_next(practice, state, user_id, pick)
+        state = record_next(practice, state, user_id, pick, drawn)
     raise AssertionError("attempt did not finish within 10,000 steps")
 
 

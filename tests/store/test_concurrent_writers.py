@@ -38,8 +38,9 @@ def run_concurrently(threads: int, work: Callable[[int], object]) -> tuple[list[
     return results, errors
 
 
+@pytest.mark.parametrize("drawn", [False, True], ids=["read-back", "drawn-state"])
 def test_32_writers_record_every_step_of_their_attempts_exactly_once(
-    store: Store, practice: PracticeService
+    store: Store, practice: PracticeService, drawn: bool
 ) -> None:
     users = [practice.create_guest(f"Trainee {n}") for n in range(THREADS)]
     choices = ["own-it", "grovel", "explain", "move-on"]
@@ -50,7 +51,7 @@ def test_32_writers_record_every_step_of_their_attempts_exactly_once(
         for number in range(ATTEMPTS_PER_THREAD):
             state = practice.start(user.id, SCENARIO, "coached")
             pick = choices[(index + number) % len(choices)]
-            state = play_to_end(practice, state, user.id, pick=lambda _state, pick=pick: pick)
+            state = play_to_end(practice, state, user.id, pick=lambda _state, pick=pick: pick, drawn=drawn)
             played.append((state.id, len(state.play.actions)))
         return played
 
@@ -88,14 +89,16 @@ def test_many_first_attempts_of_a_new_scenario_at_once_store_its_version_once(
 
 
 @pytest.mark.parametrize("rounds", [25])
+@pytest.mark.parametrize("drawn", [False, True], ids=["read-back", "drawn-state"])
 def test_two_racers_recording_the_same_step_with_the_same_choice_leave_one_row(
-    store: Store, practice: PracticeService, rounds: int
+    store: Store, practice: PracticeService, rounds: int, drawn: bool
 ) -> None:
     user = practice.create_guest("Double Clicker")
     for _ in range(rounds):
         state = practice.start(user.id, SCENARIO, "coached")
+        pages = [practice.load(state.id) if drawn else None for _ in range(2)]  # two tabs, each its own page
         results, errors = run_concurrently(
-            2, lambda _i, state=state: practice.choose(state.id, 0, "own-it", user.id)
+            2, lambda i, state=state, pages=pages: practice.choose(state.id, 0, "own-it", user.id, drawn=pages[i])
         )
         assert errors == []
         assert [r.play.actions for r in results] == [["own-it"], ["own-it"]]
@@ -111,15 +114,17 @@ def test_two_racers_recording_the_same_step_with_the_same_choice_leave_one_row(
         assert scores == 3
 
 
+@pytest.mark.parametrize("drawn", [False, True], ids=["read-back", "drawn-state"])
 def test_two_racers_recording_different_choices_for_one_step_leave_the_winners_row(
-    store: Store, practice: PracticeService
+    store: Store, practice: PracticeService, drawn: bool
 ) -> None:
     user = practice.create_guest("Two Tabs")
     picks = ["own-it", "explain"]
     for _ in range(10):
         state = practice.start(user.id, SCENARIO, "coached")
+        pages = [practice.load(state.id) if drawn else None for _ in range(2)]
         results, errors = run_concurrently(
-            2, lambda i, state=state: practice.choose(state.id, 0, picks[i], user.id)
+            2, lambda i, state=state, pages=pages: practice.choose(state.id, 0, picks[i], user.id, drawn=pages[i])
         )
         assert len(results) == 1 and len(errors) == 1
         assert isinstance(errors[0], Conflict)

@@ -191,3 +191,72 @@ def test_completing_an_attempt_stores_the_engine_report(
     summary = practice.history(trainee.id)[0]
     assert (summary.status, summary.ending, summary.zone) == ("completed", expected.ending, expected.zone)
     assert summary.score == pytest.approx(expected.score)
+
+
+# -- recording on top of the state the page was drawn from --------------------------------------
+
+
+def test_recording_on_the_drawn_state_stores_what_reading_it_back_stores(
+    store: Store, practice: PracticeService, trainee: UserRef
+) -> None:
+    read_back = play_to_end(practice, practice.start(trainee.id, SCENARIO, "coached"), trainee.id)
+    drawn = play_to_end(practice, practice.start(trainee.id, SCENARIO, "coached"), trainee.id, drawn=True)
+
+    assert drawn.status == read_back.status == "completed"
+    assert drawn.play.report() == read_back.play.report()
+    assert step_rows(store, drawn.id) == step_rows(store, read_back.id) == 2
+    assert score_rows(store, drawn.id) == score_rows(store, read_back.id) == 3
+    with store.read() as session:
+        stored = {a.id: (a.status, a.ending, a.score, a.zone) for a in session.scalars(select(Attempt))}
+    assert stored[drawn.id] == stored[read_back.id]
+    assert practice.load(drawn.id, trainee.id).play.actions == read_back.play.actions
+
+
+def test_a_page_drawn_before_another_tab_answered_gets_a_conflict_or_the_same_answer(
+    store: Store, practice: PracticeService, trainee: UserRef
+) -> None:
+    state = practice.start(trainee.id, SCENARIO, "coached")
+    first_tab = practice.load(state.id, trainee.id)
+    second_tab = practice.load(state.id, trainee.id)
+    practice.choose(state.id, 0, "own-it", trainee.id, drawn=practice.load(state.id, trainee.id))
+
+    with pytest.raises(Conflict, match="already answered"):
+        practice.choose(state.id, 0, "explain", trainee.id, drawn=first_tab)
+    again = practice.choose(state.id, 0, "own-it", trainee.id, drawn=second_tab)
+    assert again.play.actions == ["own-it"]
+    assert again.play.node_id == "opens-up"
+    assert step_rows(store, state.id) == 1
+    assert score_rows(store, state.id) == 3
+
+
+def test_a_drawn_state_of_a_deleted_attempt_writes_nothing_and_says_so(
+    store: Store, practice: PracticeService, trainee: UserRef
+) -> None:
+    state = practice.start(trainee.id, SCENARIO, "coached")
+    page = practice.load(state.id, trainee.id)
+    with store.write() as session:
+        session.delete(session.get(Attempt, state.id))
+
+    with pytest.raises(UserFacingError, match="does not exist"):
+        practice.choose(state.id, 0, "own-it", trainee.id, drawn=page)
+    assert step_rows(store, state.id) == 0
+    assert score_rows(store, state.id) == 0
+
+
+def test_a_drawn_state_counts_only_for_its_own_attempt_owner_and_step(
+    store: Store, practice: PracticeService, trainee: UserRef
+) -> None:
+    mine = practice.start(trainee.id, SCENARIO, "coached")
+    other = practice.start(trainee.id, SCENARIO, "coached")
+    stranger = practice.create_guest("Somebody Else")
+
+    with pytest.raises(UserFacingError, match="belongs to someone else"):
+        practice.choose(mine.id, 0, "own-it", stranger.id, drawn=practice.load(mine.id))
+    with pytest.raises(Conflict):
+        practice.choose(mine.id, 1, "own-it", trainee.id, drawn=practice.load(mine.id))  # drawn at step 0
+    assert step_rows(store, mine.id) == 0
+
+    recorded = practice.choose(mine.id, 0, "grovel", trainee.id, drawn=practice.load(other.id))
+    assert recorded.id == mine.id and recorded.play.actions == ["grovel"]
+    assert step_rows(store, mine.id) == 1
+    assert step_rows(store, other.id) == 0
