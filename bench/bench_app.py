@@ -8,7 +8,7 @@ practice flow (issue 3, "Performance"):
    ``bench/trivial_app.py`` (one button and a counter) clicked the same number
    of times, interleaved one click each, in the same process. Median and p95 of
    each and the ratio (target: at most 2x). A third app, ``bench/floor_app.py``,
-   has the real play page's menu and nine elements with nothing behind them:
+   has the real play page's menu and elements with nothing behind them:
    the real app over it is what the app's own work (recording, identity, the
    engine) adds to Streamlit's cost of drawing that page.
 2. A real ``streamlit run`` on loopback driven by headless Debian Chromium with
@@ -34,7 +34,10 @@ practice flow (issue 3, "Performance"):
 
 Every table header carries the machine's load average: on a shared 2-core
 machine the absolute figures move with other work, the ratios against the
-trivial app (measured in the same run) much less.
+trivial app (measured in the same run) less, but still: the machine goes
+through faster and slower phases of minutes, and in a slow phase the larger
+app slows down more than the one-button app (the ratio of part 1 has moved by
+up to 0.3x between runs of the same code).
 
 Options: ``--quick`` (shorter run: about 5 minutes instead of 25 on a busy
 2-core machine), ``--no-browser`` (part 1 only), ``--parts 23`` (pick parts),
@@ -250,7 +253,7 @@ class AppTestTrivial:
 
 
 class AppTestFloor:
-    """bench/floor_app.py: the same menu and nine page elements, a counter instead of the app."""
+    """bench/floor_app.py: the same menu and page elements, a counter instead of the app."""
 
     def __init__(self) -> None:
         from streamlit.testing.v1 import AppTest

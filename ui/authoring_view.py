@@ -2,7 +2,7 @@
 
 All the rules live in `repairlab.services.authoring`; this view only lays them
 out. A preview is played with the trainee's own play and debrief views
-(`render_node`, `render_last_feedback`, `render_debrief`) on an attempt owned by
+(`render_attempt`, `render_debrief`) on an attempt owned by
 the dedicated preview user, so it looks exactly as it will for a trainee and
 never shows in anyone's history.
 """
@@ -30,11 +30,10 @@ from repairlab.services.authoring import (
     starter_template,
 )
 from repairlab.services.errors import UserFacingError
-from repairlab.services.progress import progress
 
 from .context import current_user, get_services
 from .debrief_view import render_debrief
-from .play_view import render_last_feedback, render_node
+from .play_view import render_attempt
 
 TEXT_KEY = "authoring_text"  # the text area's own state (dropped by Streamlit while it is not shown)
 DRAFT_KEY = "authoring_draft"  # the draft kept across the preview, when the text area is not shown
@@ -322,22 +321,7 @@ def render_preview(authoring: AuthoringService, attempt_id: str) -> bool:
 
 def render_play(state: Any) -> None:
     """The play page's layout (ui/play_view.py) for a preview attempt."""
-    scenario, play = state.scenario, state.play
-    st.title(scenario.title)
-    made, total = progress(play)
-    st.progress(
-        made / total if total else 1.0,
-        text=f"Decision {made + 1} of at least {total}" if play.kind == "decision" else f"{made} decision(s) made",
-    )
-    with st.expander("Case summary and objectives", expanded=play.step == 0):
-        st.markdown(f"**Client:** {scenario.client} · **Mode:** {state.mode}")
-        st.markdown(f"**The mistake:** {scenario.mistake}")
-        st.markdown(scenario.summary)
-        if scenario.objectives:
-            st.markdown("**Objectives**")
-            st.markdown("\n".join(f"- {objective}" for objective in scenario.objectives))
-    render_last_feedback(state)
-    render_node(state)
+    render_attempt(state)
 
 
 # -- publishing ----------------------------------------------------------------------------------

@@ -185,18 +185,38 @@ def render() -> None:
     if state.finished:
         render_debrief(state)
         return
-    scenario, play = state.scenario, state.play
     # The next Respond/Continue records on top of this state instead of reading it back.
     st.session_state[DRAWN_STATE_KEY] = state
-    st.title(scenario.title)
+    render_attempt(state)
+
+
+def case_brief(state: AttemptState) -> str:
+    """The client, the mode, the therapist's mistake, the case summary and the objectives."""
+    scenario = state.scenario
+    parts = [f"**Client:** {scenario.client} · **Mode:** {state.mode}", f"**The mistake:** {scenario.mistake}"]
+    parts.append(scenario.summary)
+    if scenario.objectives:
+        parts.append("**Objectives**\n\n" + "\n".join(f"- {objective}" for objective in scenario.objectives))
+    return "\n\n".join(parts)
+
+
+def render_attempt(state: AttemptState) -> None:
+    """An attempt in progress: title, progress, the case brief first, feedback, then the node.
+
+    The brief is shown in full before the first response; after that it stays one hover or
+    one Tab away, in the help icon beside the title, instead of taking space at every step.
+    """
+    scenario, play = state.scenario, state.play
+    brief = case_brief(state)
+    st.title(scenario.title, help=brief)
     made, total = progress(play)
     st.progress(made / total if total else 1.0, text=f"Decision {made + 1} of at least {total}"
                 if play.kind == "decision" else f"{made} decision(s) made")
-    with st.expander("Case summary and objectives", expanded=play.step == 0):
-        parts = [f"**Client:** {scenario.client} · **Mode:** {state.mode}", f"**The mistake:** {scenario.mistake}"]
-        parts.append(scenario.summary)
-        if scenario.objectives:
-            parts.append("**Objectives**\n\n" + "\n".join(f"- {objective}" for objective in scenario.objectives))
-        st.markdown("\n\n".join(parts))
+    if play.step == 0:
+        with st.expander("Case summary and objectives", expanded=True):
+            st.markdown(f"{brief}\n\n*{BRIEF_LATER}*")
     render_last_feedback(state)
     render_node(state)
+
+
+BRIEF_LATER = "Later in the scenario, the help icon beside the title shows this brief again."

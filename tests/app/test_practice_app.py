@@ -133,6 +133,24 @@ def test_coached_mode_shows_feedback_score_zone_and_rubric_levels_after_each_cho
     assert level in page
 
 
+def test_the_case_brief_comes_first_and_stays_behind_the_titles_help_icon(new_app, app_env: Path):
+    library = load_library(app_env)
+    scenario = library.scenarios[SCENARIO]
+    app = sign_in_and_start(new_app)
+    assert [e.label for e in app.expander] == ["Case summary and objectives"]
+    brief = "\n".join(m.value for m in app.expander[0].markdown)
+    for part in (scenario.mistake, scenario.summary, *scenario.objectives):
+        assert part.strip() in brief
+    assert app.title[0].proto.help.strip() in brief  # the same brief, one hover or Tab away
+
+    answer(app, scenario, path_to_ending(scenario, library.rubric, "repaired")[0])
+    assert "Case summary and objectives" not in [e.label for e in app.expander]
+    help_text = app.title[0].proto.help
+    assert app.title[0].value == scenario.title
+    for part in (scenario.mistake, scenario.summary, *scenario.objectives):
+        assert part.strip() in help_text
+
+
 def test_assessment_mode_gives_no_feedback_until_the_debrief(new_app, app_env: Path):
     library = load_library(app_env)
     scenario = library.scenarios[SCENARIO]
