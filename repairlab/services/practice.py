@@ -21,6 +21,7 @@ from engine import Choice, PlayError, Playthrough, Rubric, Scenario
 from engine.runtime import CONTINUE
 
 from ..db import Store
+from ..db.prepared import Prepared
 from ..db.tables import Attempt, AttemptStep, StepScore, User, utcnow
 from .catalog import Catalog
 from .errors import Conflict, Forbidden, NotFound, UserFacingError
@@ -106,12 +107,13 @@ _ATTEMPT_WITH_ACTIONS = (
 )
 # PostgreSQL locks the attempt's row; SQLite writers already queue at BEGIN IMMEDIATE.
 _ATTEMPT_WITH_ACTIONS_FOR_UPDATE = _ATTEMPT_WITH_ACTIONS.with_for_update(of=_ATTEMPTS)
-_INSERT_STEP = _STEPS.insert()
-_INSERT_SCORE = StepScore.__table__.insert()
-_TOUCH_ATTEMPT = (
+# The writes of a click, run on the DBAPI cursor (see repairlab/db/prepared.py).
+_INSERT_STEP = Prepared(_STEPS.insert())
+_INSERT_SCORE = Prepared(StepScore.__table__.insert())
+_TOUCH_ATTEMPT = Prepared(
     _ATTEMPTS.update().where(_ATTEMPTS.c.id == bindparam("attempt_id")).values(updated_at=bindparam("updated_at"))
 )
-_COMPLETE_ATTEMPT = (
+_COMPLETE_ATTEMPT = Prepared(
     _ATTEMPTS.update()
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
     .values(
@@ -282,8 +284,8 @@ class PracticeService:
         except PlayError as error:
             raise Conflict(f"That response is not available at this point ({error}).") from error
         now = utcnow()
-        connection.execute(
-            _INSERT_STEP,
+        _INSERT_STEP.execute(
+            connection,
             {
                 "attempt_id": attempt_id,
                 "step_no": step_no,
@@ -296,8 +298,8 @@ class PracticeService:
             },
         )
         if outcome is not None and outcome.scores:
-            connection.execute(
-                _INSERT_SCORE,
+            _INSERT_SCORE.executemany(
+                connection,
                 [
                     {"attempt_id": attempt_id, "step_no": step_no, "dimension": name, "value": value}
                     for name, value in outcome.scores.items()
@@ -305,8 +307,8 @@ class PracticeService:
             )
         if play.finished:
             report = play.report()
-            connection.execute(
-                _COMPLETE_ATTEMPT,
+            _COMPLETE_ATTEMPT.execute(
+                connection,
                 {
                     "attempt_id": attempt_id, "updated_at": now, "completed_at": now,
                     "ending": report.ending, "score": report.score, "zone": report.zone,
@@ -314,7 +316,7 @@ class PracticeService:
             )
             state.status = "completed"
         else:
-            connection.execute(_TOUCH_ATTEMPT, {"attempt_id": attempt_id, "updated_at": now})
+            _TOUCH_ATTEMPT.execute(connection, {"attempt_id": attempt_id, "updated_at": now})
         return state
 
     def save_reflection(self, attempt_id: str, text: str, user_id: int | None = None) -> None:

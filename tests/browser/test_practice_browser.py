@@ -74,9 +74,17 @@ def test_a_trainee_plays_to_the_debrief_surviving_a_reload_and_sees_the_balance_
     title = library.scenarios[SCENARIO].title
     page.get_by_role("button", name=f"Start {title}", disabled=False).click()
     expect(page).to_have_url(re.compile(r"/play\?.*attempt="))
+    brief = page.get_by_test_id("stExpander").filter(has_text="Case summary and objectives")
+    expect(brief.get_by_text("The mistake:")).to_be_visible()  # the case brief comes first, open
     respond(page, texts[0])
     expect(page.get_by_text("Feedback on your last response")).to_be_visible()
     continue_narration(page)
+    expect(brief).to_have_count(0)
+    # Later, the brief is one Tab away: the title's help icon shows it when focused.
+    page.get_by_test_id("stHeading").get_by_role("button", name="Help").focus()
+    expect(page.get_by_role("tooltip").first).to_contain_text("The mistake:")
+    page.get_by_role("button", name="Respond").focus()
+    expect(page.get_by_role("tooltip")).to_have_count(0)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": 1300})
     page.screenshot(path=str(SCREENSHOTS / "play.png"))
