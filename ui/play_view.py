@@ -185,8 +185,6 @@ def render() -> None:
     if state.finished:
         render_debrief(state)
         return
-    # The next Respond/Continue records on top of this state instead of reading it back.
-    st.session_state[DRAWN_STATE_KEY] = state
     render_attempt(state)
 
 
@@ -207,6 +205,8 @@ def render_attempt(state: AttemptState) -> None:
     one Tab away, in the help icon beside the title, instead of taking space at every step.
     """
     scenario, play = state.scenario, state.play
+    # The next Respond/Continue records on top of this state instead of reading it back.
+    st.session_state[DRAWN_STATE_KEY] = state
     brief = case_brief(state)
     st.title(scenario.title, help=brief)
     made, total = progress(play)
