@@ -18,6 +18,7 @@ between processes.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as StoreTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -97,9 +99,16 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On the DBAPI connection: SQLAlchemy's execute() would cost more than the BEGIN itself,
+        # and this runs for every transaction (see repairlab/db/prepared.py).
+        try:
+            connection.connection.driver_connection.execute(begin)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(begin, (), error, sqlite3.Error) from error
 
     return engine
 
