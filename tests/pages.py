@@ -17,6 +17,11 @@ def switch_page(app: AppTest, name: str) -> AppTest:
     Raises ValueError, as `AppTest.switch_page()` does, when the menu of the last run did not
     offer that page (so a test can assert that a page is withheld from someone).
     """
+    if not hasattr(app, "_registered_pages") or not hasattr(app, "_page_hash"):
+        raise RuntimeError(
+            "AppTest no longer has _registered_pages/_page_hash (written for streamlit 1.67): "
+            "update tests/pages.py to this Streamlit's way of picking a page by URL path."
+        )
     page_hash = calc_hash(name)
     if page_hash not in app._registered_pages:  # keyed by page hash (the default page's URL path is "")
         offered = sorted(str(info.get("page_name")) for info in app._registered_pages.values())

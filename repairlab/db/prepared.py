@@ -11,7 +11,9 @@ SQLAlchemy's own bind processors for its parameter types (so a datetime is
 stored exactly as the ORM stores it), and runs on the cursor of a connection
 whose transaction SQLAlchemy still begins, commits or rolls back. Errors come
 out as SQLAlchemy's exceptions (an `IntegrityError` is still an
-`IntegrityError`). Only statements without results belong here.
+`IntegrityError`); a row count is all they return. Only statements without
+results belong here, and every column an INSERT names must be given (Python-side
+column defaults are not applied).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.expression import Executable
 
 
@@ -55,32 +57,43 @@ class Prepared:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._by_dialect: dict[str, _Compiled] = {}
+        self._by_dialect: dict[tuple[str, str, str], _Compiled] = {}
 
     def _compiled(self, connection: Connection) -> _Compiled:
-        key = connection.dialect.name
+        dialect = connection.dialect
+        key = (dialect.name, dialect.driver, dialect.paramstyle)
         compiled = self._by_dialect.get(key)
         if compiled is None:
             compiled = self._by_dialect[key] = _Compiled(self.statement, connection)
         return compiled
 
-    def execute(self, connection: Connection, values: Mapping[str, Any]) -> None:
+    def execute(self, connection: Connection, values: Mapping[str, Any]) -> int:
+        """Run the statement with `values`; the number of rows it changed."""
         compiled = self._compiled(connection)
-        parameters = compiled.parameters(values)
-        self._run(connection, compiled, parameters, many=False)
+        return self._run(connection, compiled, [values], many=False)
 
-    def executemany(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    def executemany(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         compiled = self._compiled(connection)
-        self._run(connection, compiled, [compiled.parameters(row) for row in rows], many=True)
+        return self._run(connection, compiled, rows, many=True)
 
     @staticmethod
-    def _run(connection: Connection, compiled: _Compiled, parameters: Any, many: bool) -> None:
+    def _run(connection: Connection, compiled: _Compiled, rows: Sequence[Mapping[str, Any]], many: bool) -> int:
+        if not connection.in_transaction():
+            # The cursor does not start SQLAlchemy's transaction: on its own, SQLite would
+            # autocommit the statement and PostgreSQL would leave it in a transaction that
+            # SQLAlchemy never commits.
+            raise RuntimeError("Prepared statements run inside a transaction: use engine.begin().")
+        try:
+            parameters = [compiled.parameters(row) for row in rows]
+        except (KeyError, TypeError, ValueError) as error:
+            raise StatementError(f"Bad parameters for a prepared statement: {error!r}", compiled.sql, rows, error) from error
         cursor = connection.connection.cursor()
         try:
             if many:
                 cursor.executemany(compiled.sql, parameters)
             else:
-                cursor.execute(compiled.sql, parameters)
+                cursor.execute(compiled.sql, parameters[0])
+            return cursor.rowcount
         except compiled.dbapi_error as error:
             raise DBAPIError.instance(compiled.sql, parameters, error, compiled.dbapi_error) from error
         finally:

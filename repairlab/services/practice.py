@@ -3,7 +3,9 @@
 Every action is written in its own transaction before the UI moves on, keyed
 by (attempt, step) so that a double click, a retried request or a second tab
 can never record a step twice or out of order. An attempt's state is rebuilt
-by replaying its recorded steps on the exact scenario version it started on.
+by replaying its recorded steps on the exact scenario version it started on;
+a click on a page that still holds the state it was drawn from appends to
+that state instead (see `PracticeService._record`).
 """
 
 from __future__ import annotations
@@ -110,8 +112,13 @@ _ATTEMPT_WITH_ACTIONS_FOR_UPDATE = _ATTEMPT_WITH_ACTIONS.with_for_update(of=_ATT
 # The writes of a click, run on the DBAPI cursor (see repairlab/db/prepared.py).
 _INSERT_STEP = Prepared(_STEPS.insert())
 _INSERT_SCORE = Prepared(StepScore.__table__.insert())
-_TOUCH_ATTEMPT = Prepared(
-    _ATTEMPTS.update().where(_ATTEMPTS.c.id == bindparam("attempt_id")).values(updated_at=bindparam("updated_at"))
+# First in every recording transaction: it checks the owner and locks the attempt's row (on
+# PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the database) before any step row is written,
+# the same order as the read-back path's SELECT ... FOR UPDATE, so two writers cannot deadlock.
+_CLAIM_ATTEMPT = Prepared(
+    _ATTEMPTS.update()
+    .where((_ATTEMPTS.c.id == bindparam("attempt_id")) & (_ATTEMPTS.c.user_id == bindparam("owner")))
+    .values(updated_at=bindparam("updated_at"))
 )
 _COMPLETE_ATTEMPT = Prepared(
     _ATTEMPTS.update()
@@ -228,11 +235,12 @@ class PracticeService:
     ) -> AttemptState:
         """Append one action, exactly once per attempt and step.
 
-        With the state the page was drawn from, for the same attempt, owner and step, the
-        action is appended to it straight away: the primary key (attempt, step) refuses the row
-        if that step was recorded meanwhile (another tab), and a deleted attempt fails its
-        foreign key. Either way, and without a drawn state, the attempt is read back first and
-        the action checked against what is recorded. `drawn` is consumed: it is changed in place.
+        With the state the page was drawn from, for the same attempt and step, the action is
+        appended to it without reading the attempt back: the attempt's row is claimed for its
+        owner first (no row if it was deleted or now belongs to someone else), and the primary
+        key (attempt, step) refuses the step if another tab recorded it meanwhile. In those
+        cases, and without a drawn state, the attempt is read back and the action checked
+        against what is recorded. `drawn` is consumed: it is changed in place.
         """
         if (
             drawn is not None
@@ -243,9 +251,11 @@ class PracticeService:
         ):
             try:
                 with self.store.write_connection() as connection:
-                    return self._append(connection, drawn, step_no, action)
+                    appended = self._append(connection, drawn, step_no, action)
+                if appended is not None:
+                    return appended
             except IntegrityError:
-                pass  # recorded elsewhere meanwhile, or deleted: read it back below
+                pass  # recorded elsewhere meanwhile: read it back below
         for _ in range(3):
             try:
                 return self._record_once(attempt_id, step_no, action, user_id)
@@ -270,20 +280,30 @@ class PracticeService:
                 raise Conflict("This step was already answered (perhaps in another tab); showing where you are now.")
             if step_no < 0 or step_no > len(actions):
                 raise Conflict("This page was out of date; showing where you are now.")
-            return self._append(connection, self._state(attempt, actions), step_no, action)
+            appended = self._append(connection, self._state(attempt, actions), step_no, action)
+            if appended is None:  # cannot happen: the row is locked and its owner was just read
+                raise Conflict("This step could not be saved; please try again.")
+            return appended
 
-    def _append(self, connection: Connection, state: AttemptState, step_no: int, action: str | None) -> AttemptState:
-        """Insert the step (and its scores) that `action` makes at `state`, advancing `state`."""
+    def _append(
+        self, connection: Connection, state: AttemptState, step_no: int, action: str | None
+    ) -> AttemptState | None:
+        """Insert the step (and its scores) that `action` makes at `state`, advancing `state`.
+
+        None, with nothing written, if the attempt is gone or no longer belongs to `state`'s owner.
+        """
         attempt_id = state.id
         play = state.play
         node_id = play.node_id
+        now = utcnow()
+        if _CLAIM_ATTEMPT.execute(connection, {"attempt_id": attempt_id, "owner": state.user_id, "updated_at": now}) != 1:
+            return None
         try:
             outcome = play.choose(action) if action is not CONTINUE else None
             if action is CONTINUE:
                 play.proceed()
         except PlayError as error:
             raise Conflict(f"That response is not available at this point ({error}).") from error
-        now = utcnow()
         _INSERT_STEP.execute(
             connection,
             {
@@ -315,8 +335,6 @@ class PracticeService:
                 },
             )
             state.status = "completed"
-        else:
-            _TOUCH_ATTEMPT.execute(connection, {"attempt_id": attempt_id, "updated_at": now})
         return state
 
     def save_reflection(self, attempt_id: str, text: str, user_id: int | None = None) -> None:

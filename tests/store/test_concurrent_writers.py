@@ -114,15 +114,17 @@ def test_two_racers_recording_the_same_step_with_the_same_choice_leave_one_row(
         assert scores == 3
 
 
-@pytest.mark.parametrize("drawn", [False, True], ids=["read-back", "drawn-state"])
+@pytest.mark.parametrize(
+    "drawn", [(False, False), (True, True), (True, False)], ids=["read-back", "drawn-state", "one-of-each"]
+)
 def test_two_racers_recording_different_choices_for_one_step_leave_the_winners_row(
-    store: Store, practice: PracticeService, drawn: bool
+    store: Store, practice: PracticeService, drawn: tuple[bool, bool]
 ) -> None:
     user = practice.create_guest("Two Tabs")
     picks = ["own-it", "explain"]
     for _ in range(10):
         state = practice.start(user.id, SCENARIO, "coached")
-        pages = [practice.load(state.id) if drawn else None for _ in range(2)]
+        pages = [practice.load(state.id) if has_page else None for has_page in drawn]
         results, errors = run_concurrently(
             2, lambda i, state=state, pages=pages: practice.choose(state.id, 0, picks[i], user.id, drawn=pages[i])
         )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from storetools import count, play_to_end, score_rows, step_rows
 
 from engine import Playthrough
@@ -196,6 +197,39 @@ def test_completing_an_attempt_stores_the_engine_report(
 # -- recording on top of the state the page was drawn from --------------------------------------
 
 
+@contextmanager
+def statements_through_sqlalchemy(store: Store) -> Iterator[list[str]]:
+    """The SQL that SQLAlchemy sends to the database meanwhile (prepared statements bypass it)."""
+    seen: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    engines = {store.write_engine, store.read_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_response_on_a_drawn_page_is_appended_to_that_state_without_reading_it_back(
+    store: Store, practice: PracticeService, trainee: UserRef
+) -> None:
+    state = practice.start(trainee.id, SCENARIO, "coached")
+    with statements_through_sqlalchemy(store) as seen:
+        recorded = practice.choose(state.id, 0, "own-it", trainee.id, drawn=state)
+    assert recorded is state and state.play.actions == ["own-it"]
+    assert seen == []  # no SELECT of the attempt, no replay
+    assert step_rows(store, state.id) == 1
+
+    with statements_through_sqlalchemy(store) as seen:
+        practice.proceed(state.id, 1, trainee.id)  # without a drawn state: read back first
+    assert any(statement.lstrip().upper().startswith("SELECT") for statement in seen)
+
+
 def test_recording_on_the_drawn_state_stores_what_reading_it_back_stores(
     store: Store, practice: PracticeService, trainee: UserRef
 ) -> None:
@@ -241,6 +275,20 @@ def test_a_drawn_state_of_a_deleted_attempt_writes_nothing_and_says_so(
         practice.choose(state.id, 0, "own-it", trainee.id, drawn=page)
     assert step_rows(store, state.id) == 0
     assert score_rows(store, state.id) == 0
+
+
+def test_a_drawn_state_of_an_attempt_that_changed_hands_is_refused(
+    store: Store, practice: PracticeService, trainee: UserRef
+) -> None:
+    state = practice.start(trainee.id, SCENARIO, "coached")
+    page = practice.load(state.id, trainee.id)  # a guest's page, still open
+    account = practice.create_guest("The Account It Moved To")
+    with store.write() as session:  # as claiming a guest's practice for an account does
+        session.get(Attempt, state.id).user_id = account.id
+
+    with pytest.raises(UserFacingError, match="belongs to someone else"):
+        practice.choose(state.id, 0, "own-it", trainee.id, drawn=page)
+    assert step_rows(store, state.id) == 0
 
 
 def test_a_drawn_state_counts_only_for_its_own_attempt_owner_and_step(

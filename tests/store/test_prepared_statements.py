@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import bindparam, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from repairlab.db import Store
 from repairlab.db.prepared import Prepared
@@ -60,3 +60,30 @@ def test_a_duplicate_key_is_sqlalchemys_integrity_error_and_the_transaction_roll
         NEW_USER.execute(connection, row)  # the same primary key as the trainee's row
     with store.read() as session:
         assert session.get(Attempt, attempt.id).updated_at == before  # the touch went with the failure
+
+
+def test_the_row_count_says_whether_the_statement_changed_anything(
+    store: Store, practice: PracticeService, trainee: UserRef
+) -> None:
+    attempt = practice.start(trainee.id, SCENARIO, "coached")
+    with store.write_connection() as connection:
+        assert TOUCH.execute(connection, {"attempt_id": attempt.id, "at": datetime.now(UTC)}) == 1
+        assert TOUCH.execute(connection, {"attempt_id": "no-such-attempt", "at": datetime.now(UTC)}) == 0
+
+
+def test_a_prepared_statement_outside_a_transaction_is_refused_and_writes_nothing(
+    store: Store, practice: PracticeService, trainee: UserRef
+) -> None:
+    attempt = practice.start(trainee.id, SCENARIO, "coached")
+    with store.write_engine.connect() as connection, pytest.raises(RuntimeError, match="inside a transaction"):
+        FINISH.execute(connection, {"attempt_id": attempt.id})
+    with store.read() as session:
+        assert session.scalar(select(Attempt.status).where(Attempt.id == attempt.id)) == "in_progress"
+
+
+def test_missing_or_unusable_parameters_are_sqlalchemys_statement_error(store: Store) -> None:
+    with store.write_connection() as connection:
+        with pytest.raises(StatementError):
+            TOUCH.execute(connection, {"attempt_id": "a"})  # no "at"
+        with pytest.raises(StatementError):
+            TOUCH.execute(connection, {"attempt_id": "a", "at": "not a datetime"})
