@@ -123,9 +123,8 @@ _CLAIM_ATTEMPT = Prepared(
 _COMPLETE_ATTEMPT = Prepared(
     _ATTEMPTS.update()
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
-    .values(
+    .values(  # updated_at was set by _CLAIM_ATTEMPT in the same transaction
         status="completed",
-        updated_at=bindparam("updated_at"),
         completed_at=bindparam("completed_at"),
         ending=bindparam("ending"),
         score=bindparam("score"),
@@ -330,7 +329,7 @@ class PracticeService:
             _COMPLETE_ATTEMPT.execute(
                 connection,
                 {
-                    "attempt_id": attempt_id, "updated_at": now, "completed_at": now,
+                    "attempt_id": attempt_id, "completed_at": now,
                     "ending": report.ending, "score": report.score, "zone": report.zone,
                 },
             )

@@ -43,7 +43,6 @@ def sign_in_and_start(new_app, scenario_id: str = SCENARIO, mode: str = "coached
     return app
 
 
-
 def test_a_name_written_in_markdown_is_shown_as_typed(new_app):
     app = new_app()
     app.run()
@@ -53,6 +52,7 @@ def test_a_name_written_in_markdown_is_shown_as_typed(new_app):
     shown = next(m.value for m in app.markdown if m.value.startswith("Practising as"))
     # Every Markdown character is escaped, so the browser shows the name as text, not bold or a link.
     assert shown == r"Practising as **\*\*Ana\*\* \[site\]\(https\://example.org\)**."
+
 
 def answer(app: AppTest, scenario, choice_id: str) -> None:
     """Continue through narration, then pick `choice_id` and press Respond."""
@@ -196,7 +196,9 @@ def test_answering_a_step_already_answered_in_another_tab_says_so_and_shows_wher
     second_tab = open_play_page(new_app(attempt=attempt_id(first_tab)))  # the same attempt, drawn at the same step
     answer(first_tab, scenario, choices[0])
 
-    other = next(c.id for c in scenario.nodes[decision_after(library, [])].choices if c.id != choices[0])
+    first_decision = Playthrough.start(scenario, library.rubric)
+    first_decision.proceed_through_narration()
+    other = next(c.id for c in first_decision.offered_choices() if c.id != choices[0])
     answer(second_tab, scenario, other)
     assert any("already answered" in str(i.value) for i in second_tab.info)
     finish(second_tab)
@@ -206,16 +208,6 @@ def test_answering_a_step_already_answered_in_another_tab_says_so_and_shows_wher
         answer(second_tab, scenario, choice_id)
     finish(second_tab)
     assert "was repaired" in texts(second_tab)
-
-
-def decision_after(library, actions: list[str]) -> str:
-    """The decision node an attempt reaches after `actions` (continuing through narration)."""
-    play = Playthrough.resume(library.scenarios[SCENARIO], library.rubric, [])
-    for action in actions:
-        play.proceed_through_narration()
-        play.choose(action)
-    play.proceed_through_narration()
-    return play.node_id
 
 
 def test_choice_order_is_shuffled_per_attempt_but_stable_across_reruns(new_app, app_env: Path):

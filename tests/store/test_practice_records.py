@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 from storetools import count, play_to_end, score_rows, step_rows
 
 from engine import Playthrough
@@ -263,32 +264,34 @@ def test_a_page_drawn_before_another_tab_answered_gets_a_conflict_or_the_same_an
     assert score_rows(store, state.id) == 3
 
 
-def test_a_drawn_state_of_a_deleted_attempt_writes_nothing_and_says_so(
-    store: Store, practice: PracticeService, trainee: UserRef
+def _delete(session: Session, attempt: Attempt, _somebody_else: UserRef) -> None:
+    session.delete(attempt)
+
+
+def _move(_session: Session, attempt: Attempt, somebody_else: UserRef) -> None:
+    attempt.user_id = somebody_else.id  # as claiming a guest's practice for an account does
+
+
+@pytest.mark.parametrize(
+    ("change", "message"), [(_delete, "does not exist"), (_move, "belongs to someone else")], ids=["deleted", "moved"]
+)
+def test_a_drawn_state_of_an_attempt_deleted_or_moved_since_writes_nothing_and_says_so(
+    store: Store,
+    practice: PracticeService,
+    trainee: UserRef,
+    change: Callable[[Session, Attempt, UserRef], None],
+    message: str,
 ) -> None:
     state = practice.start(trainee.id, SCENARIO, "coached")
-    page = practice.load(state.id, trainee.id)
+    page = practice.load(state.id, trainee.id)  # a page still open in a tab
+    somebody_else = practice.create_guest("The Account It Moved To")
     with store.write() as session:
-        session.delete(session.get(Attempt, state.id))
+        change(session, session.get(Attempt, state.id), somebody_else)
 
-    with pytest.raises(UserFacingError, match="does not exist"):
+    with pytest.raises(UserFacingError, match=message):
         practice.choose(state.id, 0, "own-it", trainee.id, drawn=page)
     assert step_rows(store, state.id) == 0
     assert score_rows(store, state.id) == 0
-
-
-def test_a_drawn_state_of_an_attempt_that_changed_hands_is_refused(
-    store: Store, practice: PracticeService, trainee: UserRef
-) -> None:
-    state = practice.start(trainee.id, SCENARIO, "coached")
-    page = practice.load(state.id, trainee.id)  # a guest's page, still open
-    account = practice.create_guest("The Account It Moved To")
-    with store.write() as session:  # as claiming a guest's practice for an account does
-        session.get(Attempt, state.id).user_id = account.id
-
-    with pytest.raises(UserFacingError, match="belongs to someone else"):
-        practice.choose(state.id, 0, "own-it", trainee.id, drawn=page)
-    assert step_rows(store, state.id) == 0
 
 
 def test_a_drawn_state_counts_only_for_its_own_attempt_owner_and_step(
